@@ -1,0 +1,1 @@
+"""Cat Identifier core: everything the apps and jobs share. Never imports streamlit."""

@@ -1,0 +1,296 @@
+"""Training images: bytes and thumbnails in GridFS, one document per image in `training_images`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from core.db.files import FileStore
+from core.db.mongo import to_object_id
+from core.errors import NotFoundError
+from core.labels import Label, LabelSchema
+
+SOURCES = ("upload", "folder", "web_search", "prediction_review", "demo")
+COLLECTION = "training_images"
+
+
+def ensure_indexes(database: Database) -> None:
+    images = database[COLLECTION]
+    images.create_index("sha256", unique=True)
+    images.create_index([("created_at", DESCENDING)])
+    images.create_index("is_labelled")
+    images.create_index("source")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class NewImage:
+    """What an import knows about one decoded image before it is stored."""
+
+    filename: str
+    data: bytes
+    sha256: str
+    thumbnail: bytes
+    width: int
+    height: int
+    format: str
+    perceptual_hash: str
+    source: str
+    label: Label = field(default_factory=dict)
+    is_labelled: bool = False
+    labelled_by: str | None = None
+    source_url: str | None = None
+    licence: str | None = None
+    creator: str | None = None
+    near_duplicate_of: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainingImage:
+    id: str
+    filename: str
+    sha256: str
+    width: int
+    height: int
+    format: str
+    source: str
+    label: Label
+    is_labelled: bool
+    created_at: datetime
+    image_file: ObjectId
+    thumbnail_file: ObjectId | None
+    perceptual_hash: str | None = None
+    near_duplicate_of: str | None = None
+    source_url: str | None = None
+    licence: str | None = None
+    creator: str | None = None
+    labelled_at: datetime | None = None
+    labelled_by: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> TrainingImage:
+        return cls(
+            id=str(doc["_id"]),
+            filename=doc.get("filename", ""),
+            sha256=doc["sha256"],
+            width=doc.get("width", 0),
+            height=doc.get("height", 0),
+            format=doc.get("format", ""),
+            source=doc.get("source", "upload"),
+            label=dict(doc.get("label") or {}),
+            is_labelled=bool(doc.get("is_labelled")),
+            created_at=doc["created_at"],
+            image_file=doc["image"],
+            thumbnail_file=doc.get("thumbnail"),
+            perceptual_hash=doc.get("perceptual_hash"),
+            near_duplicate_of=doc.get("near_duplicate_of"),
+            source_url=doc.get("source_url"),
+            licence=doc.get("licence"),
+            creator=doc.get("creator"),
+            labelled_at=doc.get("labelled_at"),
+            labelled_by=doc.get("labelled_by"),
+            history=list(doc.get("history") or []),
+        )
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    """Which training images a grid, a count or a bulk action is about; None means any."""
+
+    is_labelled: bool | None = None
+    label: Mapping[str, Any] = field(default_factory=dict)  # trait -> value
+    source: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    is_near_duplicate: bool | None = None
+
+    def to_query(self) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        if self.is_labelled is not None:
+            query["is_labelled"] = self.is_labelled
+        for trait, value in self.label.items():
+            if value is not None:
+                query[f"label.{trait}"] = value
+        if self.source:
+            query["source"] = self.source
+        created: dict[str, datetime] = {}
+        if self.created_from:
+            created["$gte"] = datetime.combine(self.created_from, time.min, UTC)
+        if self.created_to:
+            created["$lte"] = datetime.combine(self.created_to, time.max, UTC)
+        if created:
+            query["created_at"] = created
+        if self.is_near_duplicate is True:
+            query["near_duplicate_of"] = {"$ne": None}
+        elif self.is_near_duplicate is False:
+            query["near_duplicate_of"] = None
+        return query
+
+
+class TrainingImageRepository:
+    """Training images: bytes in GridFS, one document per image in `training_images`."""
+
+    def __init__(self, database: Database) -> None:
+        self._images = database[COLLECTION]
+        self._features = database["image_features"]
+        self._files = FileStore(database)
+
+    def find_by_sha256(self, sha256: str) -> str | None:
+        doc = self._images.find_one({"sha256": sha256}, {"_id": 1})
+        return str(doc["_id"]) if doc else None
+
+    def add(self, image: NewImage) -> str | None:
+        """Store one image; return its id, or None when the same bytes are already stored."""
+        if self.find_by_sha256(image.sha256):
+            return None
+        image_file = self._files.put(image.data, image.filename)
+        thumbnail_file = self._files.put(image.thumbnail, f"thumb-{image.filename}")
+        now = utcnow()
+        doc = {
+            "filename": image.filename,
+            "image": image_file,
+            "thumbnail": thumbnail_file,
+            "sha256": image.sha256,
+            "width": image.width,
+            "height": image.height,
+            "format": image.format,
+            "size_bytes": len(image.data),
+            "perceptual_hash": image.perceptual_hash,
+            "near_duplicate_of": image.near_duplicate_of,
+            "label": dict(image.label),
+            "is_labelled": image.is_labelled,
+            "source": image.source,
+            "source_url": image.source_url,
+            "licence": image.licence,
+            "creator": image.creator,
+            "created_at": now,
+            "labelled_at": now if image.label else None,
+            "labelled_by": image.labelled_by if image.label else None,
+            "history": [
+                {"at": now, "by": image.labelled_by, "action": f"added from {image.source}"}
+            ],
+        }
+        try:
+            return str(self._images.insert_one(doc).inserted_id)
+        except DuplicateKeyError:  # a concurrent import stored the same bytes first
+            self._files.delete_many([image_file, thumbnail_file])
+            return None
+
+    def get(self, image_id: str) -> TrainingImage:
+        doc = self._images.find_one({"_id": to_object_id(image_id, "image")})
+        if doc is None:
+            raise NotFoundError(f"No image with id {image_id!r}; reload the list and pick again.")
+        return TrainingImage.from_document(doc)
+
+    def image_bytes(self, image: TrainingImage) -> bytes:
+        return self._files.get(image.image_file)
+
+    def thumbnail_bytes(self, image: TrainingImage) -> bytes:
+        if image.thumbnail_file is None:
+            return self._files.get(image.image_file)
+        return self._files.get(image.thumbnail_file)
+
+    def find(
+        self, image_filter: ImageFilter | None = None, *, skip: int = 0, limit: int = 48
+    ) -> list[TrainingImage]:
+        """A page of images matching the filter, newest first."""
+        query = (image_filter or ImageFilter()).to_query()
+        cursor = (
+            self._images.find(query, {"history": 0})
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return [TrainingImage.from_document(doc) for doc in cursor]
+
+    def count(self, image_filter: ImageFilter | None = None) -> int:
+        return self._images.count_documents((image_filter or ImageFilter()).to_query())
+
+    def ids(self, image_filter: ImageFilter | None = None) -> list[str]:
+        query = (image_filter or ImageFilter()).to_query()
+        return [str(d["_id"]) for d in self._images.find(query, {"_id": 1}).sort("_id", 1)]
+
+    def perceptual_hashes(self) -> Iterator[tuple[str, str]]:
+        """(id, perceptual hash) of every image, for near-duplicate checks."""
+        cursor = self._images.find({"perceptual_hash": {"$ne": None}}, {"perceptual_hash": 1})
+        for doc in cursor:
+            yield str(doc["_id"]), doc["perceptual_hash"]
+
+    def labelled(self) -> list[tuple[str, Label]]:
+        """(id, label) of every fully labelled image, oldest first: the training set."""
+        cursor = self._images.find({"is_labelled": True}, {"label": 1}).sort("_id", ASCENDING)
+        return [(str(doc["_id"]), dict(doc["label"])) for doc in cursor]
+
+    def image_file_ids(self, image_ids: Sequence[str]) -> dict[str, ObjectId]:
+        """The GridFS file of each image, for loading many images one batch at a time."""
+        object_ids = [to_object_id(i, "image") for i in image_ids]
+        cursor = self._images.find({"_id": {"$in": object_ids}}, {"image": 1})
+        return {str(doc["_id"]): doc["image"] for doc in cursor}
+
+    def read_file(self, file_id: ObjectId) -> bytes:
+        return self._files.get(file_id)
+
+    def apply_label(
+        self, image_ids: Sequence[str], update: Mapping[str, Any], schema: LabelSchema, *, by: str
+    ) -> int:
+        """Merge a (partial) label into each image; return how many images changed."""
+        clean_update = schema.validate(update, partial=True)
+        if not image_ids or not clean_update:
+            return 0
+        object_ids = [to_object_id(i, "image") for i in image_ids]
+        now = utcnow()
+        operations = []
+        for doc in self._images.find({"_id": {"$in": object_ids}}, {"label": 1}):
+            label = schema.merge(doc.get("label"), clean_update)
+            operations.append(
+                UpdateOne(
+                    {"_id": doc["_id"]},
+                    {
+                        "$set": {
+                            "label": label,
+                            "is_labelled": schema.is_complete(label),
+                            "labelled_at": now,
+                            "labelled_by": by,
+                        },
+                        "$push": {
+                            "history": {"at": now, "by": by, "action": "labelled", "label": label}
+                        },
+                    },
+                )
+            )
+        if not operations:
+            return 0
+        return self._images.bulk_write(operations, ordered=False).matched_count
+
+    def delete(self, image_ids: Sequence[str]) -> int:
+        """Delete these images with their GridFS files and cached features; empty deletes none."""
+        if not image_ids:
+            return 0
+        object_ids = [to_object_id(i, "image") for i in image_ids]
+        deleted = 0
+        for doc in self._images.find({"_id": {"$in": object_ids}}, {"image": 1, "thumbnail": 1}):
+            self._files.delete_many([doc.get("image"), doc.get("thumbnail")])
+            self._features.delete_many({"image_id": str(doc["_id"])})
+            deleted += self._images.delete_one({"_id": doc["_id"]}).deleted_count
+        return deleted
+
+    def counts_by(self, trait: str) -> dict[Any, int]:
+        """How many labelled images have each value of a trait (counted in Python, DESIGN §3)."""
+        counts: dict[Any, int] = {}
+        # nx-27017 ignores dotted projections, so the whole label is read
+        for doc in self._images.find({"is_labelled": True}, {"label": 1}):
+            value = (doc.get("label") or {}).get(trait)
+            if value is not None:
+                counts[value] = counts.get(value, 0) + 1
+        return counts

