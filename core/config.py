@@ -21,9 +21,9 @@ RESIZE_MODES = ("pad", "crop")
 class Settings:
     """Everything configurable, with the defaults a fresh checkout runs with."""
 
-    mongo_uri: str | None = None
+    mongo_uri: str | None = field(default=None, repr=False)  # may hold a password
     mongo_db: str = "cat_identifier"
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)
     data_dir: Path = Path("data")
     label_schema: str = "cat_phenotype"
     breeder_port: int = 8501

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from bson import Binary
-from pymongo import ReplaceOne
 from pymongo.database import Database
 
 COLLECTION = "image_features"
@@ -35,20 +34,23 @@ class FeatureRepository:
         return found
 
     def put_many(self, backbone_key: str, vectors: Mapping[str, np.ndarray]) -> None:
-        operations = [
-            ReplaceOne(
-                {"image_id": image_id, "backbone_key": backbone_key},
+        if not vectors:
+            return
+        # delete + insert rather than upserts: nx-27017 cannot upsert documents holding bytes
+        self._features.delete_many(
+            {"backbone_key": backbone_key, "image_id": {"$in": list(vectors)}}
+        )
+        self._features.insert_many(
+            [
                 {
                     "image_id": image_id,
                     "backbone_key": backbone_key,
                     "vector": Binary(np.asarray(vector, dtype=np.float32).tobytes()),
-                },
-                upsert=True,
-            )
-            for image_id, vector in vectors.items()
-        ]
-        if operations:
-            self._features.bulk_write(operations, ordered=False)
+                }
+                for image_id, vector in vectors.items()
+            ],
+            ordered=False,
+        )
 
     def delete_for_images(self, image_ids: Sequence[str]) -> int:
         return self._features.delete_many({"image_id": {"$in": list(image_ids)}}).deleted_count

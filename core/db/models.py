@@ -23,8 +23,13 @@ COLLECTION = "prediction_models"
 
 def ensure_indexes(database: Database) -> None:
     models = database[COLLECTION]
+    # at most one active model: `active_slot` exists only on the active one (a partial index on
+    # MongoDB; nx-27017 ignores the filter but lets any number of documents lack the field)
     models.create_index(
-        "is_active", unique=True, partialFilterExpression={"is_active": True}, name="one_active"
+        "active_slot",
+        unique=True,
+        partialFilterExpression={"active_slot": "active"},
+        name="one_active_model",
     )
     models.create_index([("created_at", DESCENDING)])
 
@@ -153,16 +158,23 @@ class ModelRepository:
     def activate(self, model_id: str) -> None:
         """Make this model the only active one."""
         object_id = to_object_id(model_id, "model")
-        if self._models.count_documents({"_id": object_id}) == 0:
+        if self._models.find_one({"_id": object_id}, {"_id": 1}) is None:  # nx: no _id counts
             raise NotFoundError(f"No model with id {model_id!r}; reload the list of models.")
         for _attempt in range(5):
             self._models.update_many(
-                {"is_active": True, "_id": {"$ne": object_id}}, {"$set": {"is_active": False}}
+                {"is_active": True, "_id": {"$ne": object_id}},
+                {"$set": {"is_active": False}, "$unset": {"active_slot": ""}},
             )
             try:
                 self._models.update_one(
                     {"_id": object_id},
-                    {"$set": {"is_active": True, "activated_at": utcnow()}},
+                    {
+                        "$set": {
+                            "is_active": True,
+                            "active_slot": "active",
+                            "activated_at": utcnow(),
+                        }
+                    },
                 )
                 return
             except DuplicateKeyError:  # another activation won the race; take over again

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bson import ObjectId
@@ -37,6 +38,18 @@ def to_object_id(value: str | ObjectId, what: str = "record") -> ObjectId:
         raise UserError(
             f"{value!r} is not a valid {what} id; ids are 24 hexadecimal characters."
         ) from None
+
+
+def as_datetime(value: datetime | str | None) -> datetime | None:
+    """A timestamp read back from MongoDB as an aware UTC datetime.
+
+    nx-27017 stores a datetime given to `$set` as a string ("2026-11-29 13:35:18.139000"),
+    where MongoDB keeps a date; every timestamp that an update sets is read through this.
+    """
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def connect(uri: str, *, timeout_s: float = 5.0) -> MongoClient:

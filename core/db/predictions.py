@@ -116,6 +116,8 @@ class PredictionRepository:
             "admin_has_reviewed": False,
             "admin_feedback": None,
             "admin_label": None,
+            "image": None,  # explicit: nx-27017's $ne null also matches a missing field
+            "thumbnail": None,
         }
         if image is not None:
             doc["image"] = self._files.put(image, filename)

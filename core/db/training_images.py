@@ -13,7 +13,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from core.db.files import FileStore
-from core.db.mongo import to_object_id
+from core.db.mongo import as_datetime, to_object_id
 from core.errors import NotFoundError
 from core.labels import Label, LabelSchema
 
@@ -98,7 +98,7 @@ class TrainingImage:
             source_url=doc.get("source_url"),
             licence=doc.get("licence"),
             creator=doc.get("creator"),
-            labelled_at=doc.get("labelled_at"),
+            labelled_at=as_datetime(doc.get("labelled_at")),
             labelled_by=doc.get("labelled_by"),
             history=list(doc.get("history") or []),
         )
@@ -251,8 +251,10 @@ class TrainingImageRepository:
         object_ids = [to_object_id(i, "image") for i in image_ids]
         now = utcnow()
         operations = []
-        for doc in self._images.find({"_id": {"$in": object_ids}}, {"label": 1}):
+        for doc in self._images.find({"_id": {"$in": object_ids}}, {"label": 1, "history": 1}):
             label = schema.merge(doc.get("label"), clean_update)
+            entry = {"at": now, "by": by, "action": "labelled", "label": label}
+            history = [*(doc.get("history") or []), entry]
             operations.append(
                 UpdateOne(
                     {"_id": doc["_id"]},
@@ -262,9 +264,7 @@ class TrainingImageRepository:
                             "is_labelled": schema.is_complete(label),
                             "labelled_at": now,
                             "labelled_by": by,
-                        },
-                        "$push": {
-                            "history": {"at": now, "by": by, "action": "labelled", "label": label}
+                            "history": history,  # not $push: nx-27017 stores it as a string
                         },
                     },
                 )

@@ -11,7 +11,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from core.db.mongo import to_object_id
+from core.db.mongo import as_datetime, to_object_id
 from core.db.training_images import utcnow
 from core.errors import NotFoundError, UserError
 
@@ -71,9 +71,9 @@ class TrainingRun:
             parameters=dict(doc.get("parameters") or {}),
             requested_by=doc.get("requested_by", ""),
             requested_at=doc["requested_at"],
-            started_at=doc.get("started_at"),
-            ended_at=doc.get("ended_at"),
-            heartbeat_at=doc.get("heartbeat_at"),
+            started_at=as_datetime(doc.get("started_at")),
+            ended_at=as_datetime(doc.get("ended_at")),
+            heartbeat_at=as_datetime(doc.get("heartbeat_at")),
             pid=doc.get("pid"),
             host=doc.get("host"),
             epoch=int(progress.get("epoch", 0)),
@@ -158,16 +158,21 @@ class TrainingRunRepository:
         self, run_id: str, epoch: int, epochs: int, metrics: Mapping[str, float]
     ) -> None:
         clean = {k: float(v) for k, v in metrics.items()}
+        history = self.get(run_id).history + [{"epoch": epoch, **clean}]
+        # the job is the only writer of its progress, so read-modify-write is safe; a whole list
+        # is $set because nx-27017 stores a document given to $push as a JSON string
         self._runs.update_one(
             {"_id": to_object_id(run_id)},
             {
                 "$set": {
-                    "progress.epoch": epoch,
-                    "progress.epochs": epochs,
-                    "progress.metrics": clean,
+                    "progress": {
+                        "epoch": epoch,
+                        "epochs": epochs,
+                        "metrics": clean,
+                        "history": history,
+                    },
                     "heartbeat_at": utcnow(),
-                },
-                "$push": {"progress.history": {"epoch": epoch, **clean}},
+                }
             },
         )
 
@@ -234,11 +239,21 @@ class TrainingRunRepository:
             {"run_id": run_id, "timestamp": utcnow(), "level": level, "message": message}
         )
 
-    def log_entries(
-        self, run_id: str, *, after: datetime | None = None, limit: int = 1000
-    ) -> list[LogEntry]:
-        query: dict[str, Any] = {"run_id": run_id}
-        if after is not None:
-            query["timestamp"] = {"$gt": after}
-        cursor = self._log.find(query).sort("timestamp", ASCENDING).limit(limit)
-        return [LogEntry(d["timestamp"], d["level"], d["message"]) for d in cursor]
+    def log_entries(self, run_id: str, *, skip: int = 0, limit: int = 1000) -> list[LogEntry]:
+        """Log lines in order; a live view passes how many it already shows as `skip`."""
+        cursor = (
+            self._log.find({"run_id": run_id})
+            .sort([("timestamp", ASCENDING), ("_id", ASCENDING)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return [LogEntry(as_datetime(d["timestamp"]), d["level"], d["message"]) for d in cursor]
+
+    def last_log_entries(self, run_id: str, count: int = 20) -> list[LogEntry]:
+        cursor = (
+            self._log.find({"run_id": run_id})
+            .sort([("timestamp", DESCENDING), ("_id", DESCENDING)])
+            .limit(count)
+        )
+        entries = [LogEntry(as_datetime(d["timestamp"]), d["level"], d["message"]) for d in cursor]
+        return entries[::-1]

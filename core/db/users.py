@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import bcrypt
@@ -13,6 +14,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from core.db.mongo import as_datetime
 from core.db.training_images import utcnow
 from core.errors import NotFoundError, UserError
 
@@ -53,7 +55,7 @@ class User:
             email=doc.get("email", ""),
             role=doc.get("role", "admin"),
             failed_logins=int(doc.get("failed_logins", 0)),
-            locked_until=doc.get("locked_until"),
+            locked_until=as_datetime(doc.get("locked_until")),
             created_by=doc.get("created_by"),
             created_at=doc["created_at"],
             password_hash=doc["password_hash"],
@@ -81,6 +83,12 @@ def check_password(password: str) -> None:
 
 def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+
+
+@cache
+def _dummy_hash() -> bytes:
+    """A hash to check unknown usernames against, so they take as long as known ones."""
+    return bcrypt.hashpw(b"no such user", bcrypt.gensalt())
 
 
 class UserRepository:
@@ -156,7 +164,7 @@ class UserRepository:
         user = self.find(username)
         wrong = UserError("Wrong username or password; check both and try again.")
         if user is None:
-            bcrypt.checkpw(b"timing", hash_password("same-cost"))  # same time as a real check
+            bcrypt.checkpw(password.encode(), _dummy_hash())  # same time as a real check
             raise wrong
         if user.is_locked(now):
             minutes = max(1, round((user.locked_until - now).total_seconds() / 60))
