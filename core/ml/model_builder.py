@@ -1,0 +1,148 @@
+"""Keras models built from a label schema: one named output head per trait."""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from core.errors import UserError
+from core.labels import LabelSchema
+from core.ml.backbones import Backbone
+
+
+def build_heads(
+    schema: LabelSchema, features: keras.KerasTensor, *, dropout_rate: float = 0.2
+) -> dict[str, keras.KerasTensor]:
+    """One output per trait: sigmoid for yes/no, softmax over the values otherwise."""
+    hidden = layers.Dropout(dropout_rate, name="top_dropout")(features)
+    heads = {}
+    for trait in schema.traits:
+        if trait.is_categorical and len(trait.values) < 2:
+            raise ValueError(f"Trait {trait.name!r} needs at least two values, not {trait.values}.")
+        heads[trait.name] = (
+            layers.Dense(len(trait.values), activation="softmax", name=trait.name)(hidden)
+            if trait.is_categorical
+            else layers.Dense(1, activation="sigmoid", name=trait.name)(hidden)
+        )
+    return heads
+
+
+def build_augmentation(seed: int = 0) -> keras.Sequential:
+    """Random flips, small rotations, zooms, contrast and brightness: active only in training."""
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomRotation(0.05, fill_mode="reflect", seed=seed + 1),
+            layers.RandomZoom(0.1, fill_mode="reflect", seed=seed + 2),
+            layers.RandomContrast(0.15, value_range=(0, 255), seed=seed + 3),
+            layers.RandomBrightness(0.1, value_range=(0, 255), seed=seed + 4),
+        ],
+        name="augmentation",
+    )
+
+
+def _pooled_features(
+    backbone: Backbone, inputs: keras.KerasTensor, augment: bool, seed: int
+) -> keras.KerasTensor:
+    """Pixels -> (augmentation) -> preprocessing -> backbone -> global average pooling."""
+    x = build_augmentation(seed)(inputs) if augment else inputs
+    x = backbone.preprocess(x)
+    if backbone.is_pretrained:
+        backbone.model.trainable = False
+        x = backbone.model(x, training=False)  # BatchNorm stays frozen even when fine-tuning
+    else:
+        x = backbone.model(x)
+    return layers.GlobalAveragePooling2D(name="avg_pool")(x)
+
+
+def image_input(image_size: int) -> keras.KerasTensor:
+    """The model input: float pixels in [0, 255], channels last."""
+    return keras.Input(shape=(image_size, image_size, 3), name="image")
+
+
+def build_model(
+    schema: LabelSchema,
+    backbone: Backbone,
+    *,
+    image_size: int,
+    dropout_rate: float = 0.2,
+    augment: bool = False,
+    seed: int = 0,
+) -> keras.Model:
+    """The backbone (frozen when pretrained) with one head per trait of the schema."""
+    inputs = image_input(image_size)
+    features = _pooled_features(backbone, inputs, augment, seed)
+    heads = build_heads(schema, features, dropout_rate=dropout_rate)
+    return keras.Model(inputs, heads, name=schema.name)
+
+
+def build_feature_model(backbone: Backbone, image_size: int) -> keras.Model:
+    """Pixels in [0, 255] -> the pooled embedding of a frozen backbone."""
+    inputs = image_input(image_size)
+    return keras.Model(
+        inputs, _pooled_features(backbone, inputs, False, 0), name=f"{backbone.name}_features"
+    )
+
+
+def build_head_model(
+    schema: LabelSchema, feature_dim: int, *, dropout_rate: float = 0.2
+) -> keras.Model:
+    """The heads alone, trained on cached embeddings."""
+    inputs = keras.Input(shape=(feature_dim,), name="features")
+    heads = build_heads(schema, inputs, dropout_rate=dropout_rate)
+    return keras.Model(inputs, heads, name=f"{schema.name}_heads")
+
+
+def attach_heads(backbone: Backbone, head_model: keras.Model, image_size: int) -> keras.Model:
+    """The full image -> outputs model: the frozen backbone followed by trained heads."""
+    inputs = image_input(image_size)
+    outputs = head_model(_pooled_features(backbone, inputs, False, 0))
+    return keras.Model(inputs, outputs, name=head_model.name.removesuffix("_heads"))
+
+
+def make_inference_function(
+    model: keras.Model, image_size: int
+) -> Callable[[np.ndarray], dict[str, np.ndarray] | np.ndarray]:
+    """A traced call of the model in inference mode, much faster than eager or per-image predict."""
+    spec = tf.TensorSpec(shape=(None, image_size, image_size, 3), dtype=tf.float32)
+
+    @tf.function(input_signature=[spec])
+    def infer(batch: tf.Tensor):
+        return model(batch, training=False)
+
+    def call(batch: np.ndarray):
+        outputs = infer(tf.convert_to_tensor(batch, dtype=tf.float32))
+        if isinstance(outputs, dict):
+            return {name: np.asarray(value) for name, value in outputs.items()}
+        return np.asarray(outputs)
+
+    return call
+
+
+def model_to_bytes(model: keras.Model) -> bytes:
+    """The model in the `.keras` format, as bytes to store."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def model_from_bytes(data: bytes) -> keras.Model:
+    """A model read back from `model_to_bytes` output (not compiled)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(data)
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except (ValueError, OSError, KeyError, TypeError, zipfile.BadZipFile) as err:
+            raise UserError(
+                f"The stored model ({len(data)} bytes) could not be read ({err}); "
+                "activate another model or train a new one."
+            ) from err

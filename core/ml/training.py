@@ -1,0 +1,305 @@
+"""Training a model from labelled images: the training loop and its results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+
+from core.labels import LabelSchema
+from core.ml.backbones import Backbone, load_backbone
+from core.ml.data import ImageBatches, ImageSource, TrainingCancelled, predict_in_batches
+from core.ml.evaluation import summarize
+from core.ml.feature_cache import (
+    FeatureStore,
+    InMemoryFeatureStore,
+    compute_missing_features,
+    feature_key,
+)
+from core.ml.hyperparameters import RESIZE_MODES, HyperParameters
+from core.ml.model_builder import (
+    attach_heads,
+    build_head_model,
+    build_model,
+    make_inference_function,
+)
+from core.ml.targets import (
+    check_training_set,
+    class_weights,
+    encode_targets,
+    fill_open_values,
+    raw_targets,
+    stratified_split,
+)
+
+__all__ = [
+    "RESIZE_MODES",
+    "HyperParameters",
+    "TrainingCallbacks",
+    "TrainingCancelled",
+    "TrainingResult",
+    "check_training_set",
+    "class_weights",
+    "encode_targets",
+    "stratified_split",
+    "train",
+]
+
+
+@dataclass
+class TrainingCallbacks:
+    """Optional hooks for progress, per-epoch metrics and cancellation (checked every batch)."""
+
+    on_log: Callable[[str], None] | None = None
+    on_epoch_end: Callable[[int, int, dict[str, float]], None] | None = None
+    should_cancel: Callable[[], bool] | None = None
+
+    def log(self, message: str) -> None:
+        """Pass one sentence to on_log, if set."""
+        if self.on_log is not None:
+            self.on_log(message)
+
+    def is_cancelled(self) -> bool:
+        """Whether should_cancel says to stop."""
+        return self.should_cancel is not None and bool(self.should_cancel())
+
+
+@dataclass
+class TrainingResult:
+    """A trained image -> outputs model and how well it did on the validation split."""
+
+    model: keras.Model
+    backbone_name: str
+    metrics: dict[str, dict[str, float | None]]
+    confusion: dict[str, dict[str, Any]]
+    thresholds: dict[str, float]
+    validation_indices: list[int]
+    history: list[dict[str, float]]
+    epochs_run: int
+    schema: LabelSchema | None = None  # with open traits' values fixed from the training set
+    warnings: list[str] = field(default_factory=list)
+
+
+class _KerasBridge(keras.callbacks.Callback):
+    """Forwards Keras' per-batch and per-epoch events to TrainingCallbacks."""
+
+    def __init__(self, callbacks: TrainingCallbacks, epochs: int) -> None:
+        super().__init__()
+        self.callbacks = callbacks
+        self.epochs = epochs
+        self.epoch = 0
+        self.history: list[dict[str, float]] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch + 1
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        if self.callbacks.is_cancelled():
+            raise TrainingCancelled(
+                f"Training was cancelled in epoch {self.epoch} at batch {batch + 1}."
+            )
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        metrics = {name: float(value) for name, value in (logs or {}).items()}
+        self.history.append({"epoch": epoch + 1, **metrics})
+        if self.callbacks.on_epoch_end is not None:
+            self.callbacks.on_epoch_end(epoch + 1, self.epochs, metrics)
+
+
+def compile_model(model: keras.Model, schema: LabelSchema, learning_rate: float) -> None:
+    """Adam and one loss per trait; sample weights carry the masks and class weights."""
+    losses = {
+        trait.name: "sparse_categorical_crossentropy"
+        if trait.is_categorical
+        else "binary_crossentropy"
+        for trait in schema.traits
+    }
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses)
+
+
+def train(
+    schema: LabelSchema,
+    images: ImageSource,
+    labels: Sequence[Mapping[str, Any]],
+    params: HyperParameters,
+    callbacks: TrainingCallbacks | None = None,
+    *,
+    features: FeatureStore | None = None,
+    weights_path: str | None = None,
+    fallback: str | None = "small_cnn",
+) -> TrainingResult:
+    """Train a model on the labelled images; raise TrainingCancelled when asked to stop."""
+    params.validate()
+    callbacks = callbacks or TrainingCallbacks()
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels; give one label each.")
+    labels = [dict(label) for label in labels]
+    schema = fill_open_values(schema, labels)
+    warnings = check_training_set(schema, labels)
+    for warning in warnings:
+        callbacks.log(warning)
+    train_indices, validation_indices = stratified_split(
+        labels, params.validation_share, params.seed
+    )
+    keras.utils.set_random_seed(params.seed)
+    backbone = load_backbone(
+        params.backbone,
+        params.image_size,
+        weights_path=weights_path,
+        fallback=fallback,
+        log=callbacks.log,
+    )
+    train_labels = [labels[index] for index in train_indices]
+    validation_labels = [labels[index] for index in validation_indices]
+    weights = class_weights(schema, *raw_targets(schema, train_labels))
+    train_split = _Split(train_indices, *encode_targets(schema, train_labels, weights=weights))
+    validation_split = _Split(
+        validation_indices, *encode_targets(schema, validation_labels, weights=weights)
+    )
+    bridge = _KerasBridge(callbacks, params.epochs)
+    keras_callbacks = [
+        bridge,
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=params.patience, restore_best_weights=True
+        ),
+    ]
+    what = "the heads on frozen " if backbone.is_pretrained else "end to end with "
+    callbacks.log(
+        f"Training {what}{backbone.name} on {len(train_indices)} images, validating on "
+        f"{len(validation_indices)}, for up to {params.epochs} epochs."
+    )
+    if backbone.is_pretrained:
+        store = features if features is not None else InMemoryFeatureStore()
+        vectors = compute_missing_features(
+            backbone,
+            images,
+            store,
+            feature_key(backbone, params.image_size, params.resize_mode),
+            batch_size=params.batch_size,
+            log=callbacks.log,
+            should_cancel=callbacks.should_cancel,
+        )
+        model, train_outputs, validation_outputs = _train_heads(
+            schema, backbone, vectors, params, train_split, validation_split, keras_callbacks
+        )
+    else:
+        model, train_outputs, validation_outputs = _train_end_to_end(
+            schema, backbone, images, params, train_split, validation_split, keras_callbacks
+        )
+    metrics, confusion, thresholds = summarize(
+        schema,
+        train_outputs,
+        raw_targets(schema, train_labels),
+        validation_outputs,
+        raw_targets(schema, validation_labels),
+        validation_indices,
+    )
+    accuracies = ", ".join(
+        f"{name} {values['val_accuracy']:.0%}"
+        for name, values in metrics.items()
+        if values["val_accuracy"] is not None
+    )
+    callbacks.log(
+        f"Finished after {len(bridge.history)} epochs; validation accuracy: {accuracies}."
+    )
+    return TrainingResult(
+        model=model,
+        backbone_name=backbone.name,
+        metrics=metrics,
+        confusion=confusion,
+        thresholds=thresholds,
+        validation_indices=validation_indices,
+        history=bridge.history,
+        epochs_run=len(bridge.history),
+        schema=schema,
+        warnings=warnings,
+    )
+
+
+@dataclass
+class _Split:
+    """Image indices with their Keras targets and sample weights."""
+
+    indices: list[int]
+    targets: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray]
+
+
+Outputs = dict[str, np.ndarray]
+
+
+def _train_heads(
+    schema: LabelSchema,
+    backbone: Backbone,
+    vectors: np.ndarray,
+    params: HyperParameters,
+    train_split: _Split,
+    validation_split: _Split,
+    keras_callbacks: list[keras.callbacks.Callback],
+) -> tuple[keras.Model, Outputs, Outputs]:
+    """Frozen backbone: fit only the heads on the cached embeddings."""
+    head_model = build_head_model(schema, backbone.feature_dim)
+    compile_model(head_model, schema, params.learning_rate)
+    train_x = vectors[train_split.indices]
+    validation_x = vectors[validation_split.indices]
+    head_model.fit(
+        train_x,
+        train_split.targets,
+        sample_weight=train_split.weights,
+        validation_data=(validation_x, validation_split.targets, validation_split.weights),
+        epochs=params.epochs,
+        batch_size=params.batch_size,
+        shuffle=True,
+        callbacks=keras_callbacks,
+        verbose=0,
+    )
+    train_outputs = head_model.predict(train_x, batch_size=256, verbose=0)
+    validation_outputs = head_model.predict(validation_x, batch_size=256, verbose=0)
+    model = attach_heads(backbone, head_model, params.image_size)
+    return model, train_outputs, validation_outputs
+
+
+def _train_end_to_end(
+    schema: LabelSchema,
+    backbone: Backbone,
+    images: ImageSource,
+    params: HyperParameters,
+    train_split: _Split,
+    validation_split: _Split,
+    keras_callbacks: list[keras.callbacks.Callback],
+) -> tuple[keras.Model, Outputs, Outputs]:
+    """No pretrained weights: train the whole network on images, augmented, batch by batch."""
+    model = build_model(
+        schema, backbone, image_size=params.image_size, augment=params.augment, seed=params.seed
+    )
+    compile_model(model, schema, params.learning_rate)
+    size, batch_size = params.image_size, params.batch_size
+
+    def batches(split: _Split, shuffle: bool) -> ImageBatches:
+        return ImageBatches(
+            images,
+            split.indices,
+            image_size=size,
+            batch_size=batch_size,
+            targets=split.targets,
+            weights=split.weights,
+            shuffle=shuffle,
+            seed=params.seed,
+        )
+
+    model.fit(
+        batches(train_split, True),
+        validation_data=batches(validation_split, False),
+        epochs=params.epochs,
+        callbacks=keras_callbacks,
+        verbose=0,
+    )
+    infer = make_inference_function(model, size)
+    train_outputs = predict_in_batches(infer, images, train_split.indices, size, batch_size)
+    validation_outputs = predict_in_batches(
+        infer, images, validation_split.indices, size, batch_size
+    )
+    return model, train_outputs, validation_outputs

@@ -1,0 +1,169 @@
+"""Training with real TensorFlow on tiny synthetic sets: results, cancelling and loss masking."""
+
+import numpy as np
+import pytest
+
+from core.labels import CAT_PHENOTYPE
+from core.ml.data import ArrayImageSource
+from core.ml.model_builder import build_head_model, model_from_bytes, model_to_bytes
+from core.ml.prediction import Predictor
+from core.ml.training import (
+    HyperParameters,
+    TrainingCallbacks,
+    TrainingCancelled,
+    compile_model,
+    encode_targets,
+    train,
+)
+
+SIZE = 32
+COLOURS = {"black": (20, 20, 20), "white": (235, 235, 235), "red": (200, 70, 20)}
+NOT_CAT_COLOUR = (40, 160, 60)
+
+
+def solid_colour_set(count: int = 60) -> tuple[ArrayImageSource, list[dict]]:
+    """Squares whose colour decides the label; every fourth one is not a cat."""
+    rng = np.random.default_rng(0)
+    pixels, labels = [], []
+    for index in range(count):
+        if index % 4 == 0:
+            pixels.append(NOT_CAT_COLOUR)
+            labels.append({"is_cat": False})
+            continue
+        colour = list(COLOURS)[index % 3]
+        pixels.append(COLOURS[colour])
+        labels.append(
+            {
+                "is_cat": True,
+                "colour": colour,
+                "is_tabby": colour == "red",
+                "pattern": "van" if colour == "white" else "self",
+                "is_pointed": colour == "black",
+            }
+        )
+    noise = rng.integers(-12, 13, (count, SIZE, SIZE, 3))
+    array = np.clip(np.array(pixels)[:, None, None, :] + noise, 0, 255).astype(np.uint8)
+    return ArrayImageSource([f"image-{i}" for i in range(count)], array), labels
+
+
+def small_params(**changes) -> HyperParameters:
+    settings = {"backbone": "small_cnn", "image_size": SIZE, "epochs": 3, "batch_size": 8}
+    return HyperParameters(**{**settings, **changes})
+
+
+def test_train_small_cnn_returns_metrics_confusion_and_thresholds():
+    images, labels = solid_colour_set()
+    epochs_seen, messages = [], []
+    callbacks = TrainingCallbacks(
+        on_log=messages.append,
+        on_epoch_end=lambda epoch, epochs, metrics: epochs_seen.append((epoch, epochs, metrics)),
+    )
+    result = train(CAT_PHENOTYPE, images, labels, small_params(learning_rate=3e-3), callbacks)
+
+    assert result.backbone_name == "small_cnn"
+    assert result.epochs_run == len(result.history) == len(epochs_seen) == 3
+    assert [e[:2] for e in epochs_seen] == [(1, 3), (2, 3), (3, 3)]
+    assert {"loss", "val_loss", "colour_loss", "val_colour_loss"} <= set(epochs_seen[-1][2])
+    names = CAT_PHENOTYPE.trait_names
+    assert list(result.metrics) == list(result.confusion) == list(result.thresholds) == names
+    for values in result.metrics.values():
+        assert set(values) == {"train_accuracy", "val_accuracy", "train_loss", "val_loss"}
+        assert 0.0 <= values["val_accuracy"] <= 1.0
+    colour = result.confusion["colour"]
+    assert colour["labels"] == list(CAT_PHENOTYPE.trait("colour").values)
+    assert np.array(colour["matrix"]).shape == (9, 9)
+    assert result.confusion["is_cat"]["labels"] == ["no", "yes"]
+    validation = result.validation_indices
+    assert 0 < len(validation) < len(labels)
+    assert len(set(validation)) == len(validation)
+    assert np.array(result.confusion["is_cat"]["matrix"]).sum() == len(validation)
+    non_cats = sum(1 for i in validation if labels[i] == {"is_cat": False})
+    assert np.array(colour["matrix"]).sum() == len(validation) - non_cats
+    assert all(0.0 < t <= 0.95 for t in result.thresholds.values())
+    assert any("Colour has no image of" in message for message in messages)
+    assert messages[-1].startswith("Finished after 3 epochs")
+
+    predictor = Predictor(
+        result.model, CAT_PHENOTYPE, image_size=SIZE, thresholds=result.thresholds
+    )
+    [prediction] = predictor.predict_arrays(images.load([1]))
+    assert set(prediction.probabilities) == set(names)
+    loaded = Predictor(
+        model_from_bytes(model_to_bytes(result.model)),  # with its augmentation layers
+        CAT_PHENOTYPE,
+        image_size=SIZE,
+        thresholds=result.thresholds,
+    )
+    [again] = loaded.predict_arrays(images.load([1]))
+    for name in names:
+        assert again.probabilities[name] == pytest.approx(prediction.probabilities[name], rel=1e-5)
+
+
+def test_should_cancel_stops_training_at_the_next_batch():
+    images, labels = solid_colour_set()
+    checks = []
+
+    def should_cancel() -> bool:
+        checks.append(True)
+        return len(checks) >= 3
+
+    callbacks = TrainingCallbacks(should_cancel=should_cancel)
+    with pytest.raises(TrainingCancelled, match="epoch 1 at batch 3"):
+        train(CAT_PHENOTYPE, images, labels, small_params(epochs=5), callbacks)
+    assert len(checks) == 3
+
+
+def test_download_failure_trains_the_small_cnn_fallback(monkeypatch):
+    from keras.src.utils import file_utils
+
+    def no_internet(*args, **kwargs):
+        raise Exception("URL fetch failure on https://example.invalid/w.h5: None -- no network")
+
+    monkeypatch.setattr(file_utils, "get_file", no_internet)
+    images, labels = solid_colour_set(40)
+    messages = []
+    params = small_params(backbone="mobilenet_v2", epochs=1)
+    result = train(CAT_PHENOTYPE, images, labels, params, TrainingCallbacks(on_log=messages.append))
+    assert result.backbone_name == "small_cnn"
+    assert sum("fallback" in message for message in messages) == 1
+
+
+def colour_head_on_non_cats(mask_non_cats: bool) -> float:
+    """Train the heads where non-cats carry a bogus 'fawn' colour; p(fawn) for a non-cat."""
+    rng = np.random.default_rng(1)
+    labels, features = [], []
+    for index in range(48):
+        if index % 3 == 0:
+            labels.append({"is_cat": False})
+            features.append([0.0, 0.0, 1.0, 0.0])
+        else:
+            colour = ("black", "white")[index % 2]
+            labels.append(
+                {"is_cat": True, "colour": colour, "is_tabby": index % 4 < 2, "pattern": "self"}
+                | {"is_pointed": False}
+            )
+            features.append([1.0, float(colour == "white"), 0.0, 0.0])
+    x = np.array(features, dtype=np.float32) + rng.normal(0, 0.05, (48, 4)).astype(np.float32)
+    y, weights = encode_targets(CAT_PHENOTYPE, labels)
+    non_cat = np.array([label == {"is_cat": False} for label in labels])
+    y["colour"][non_cat] = CAT_PHENOTYPE.trait("colour").values.index("fawn")
+    if not mask_non_cats:
+        weights["colour"][non_cat] = 1.0
+    model = build_head_model(CAT_PHENOTYPE, 4, dropout_rate=0.0)
+    compile_model(model, CAT_PHENOTYPE, 0.05)
+    repeat = 12  # many steps in few epochs: Keras' per-epoch overhead dominates tiny sets
+    model.fit(
+        np.tile(x, (repeat, 1)),
+        {name: np.concatenate([values] * repeat) for name, values in y.items()},
+        sample_weight={name: np.tile(values, repeat) for name, values in weights.items()},
+        epochs=2,
+        batch_size=16,
+        verbose=0,
+    )
+    outputs = model.predict(np.array([[0.0, 0.0, 1.0, 0.0]], dtype=np.float32), verbose=0)
+    return float(outputs["colour"][0, 5])
+
+
+def test_gated_loss_of_non_cats_is_masked():
+    assert colour_head_on_non_cats(mask_non_cats=False) > 0.8  # the bogus target is learnable
+    assert colour_head_on_non_cats(mask_non_cats=True) < 0.1  # but masked, it is never learned
