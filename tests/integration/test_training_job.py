@@ -1,0 +1,242 @@
+"""The training job end to end: detached process, Mongo log, one run at a time, cancel, kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pymongo.database import Database
+
+from core.config import Settings
+from core.db.models import ModelRepository
+from core.db.training_images import ImageFilter, TrainingImageRepository
+from core.db.training_runs import TrainingRunRepository
+from core.demo_images import demo_samples, encode_jpeg
+from core.errors import UserError
+from core.labels import CAT_PHENOTYPE, DOG_BREED
+from core.services.demo import add_demo_images
+from core.services.training import (
+    detached_launcher,
+    is_better_or_equal,
+    run_training_job,
+    start_training_run,
+)
+
+TINY = {"backbone": "small_cnn", "epochs": 2, "image_size": 48, "batch_size": 16, "patience": 2}
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def job_env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MONGO_URI": settings.mongo_uri,
+        "MONGO_DB": settings.mongo_db,
+        "DATA_DIR": str(settings.data_dir),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+
+
+def run_job(settings: Settings, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        env=job_env(settings),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def wait_for_status(runs: TrainingRunRepository, run_id: str, statuses, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = runs.get(run_id)
+        if run.status in statuses:
+            return run
+        time.sleep(0.3)
+    pytest.fail(f"run {run_id} stayed {runs.get(run_id).status}; log: {runs.log_entries(run_id)}")
+
+
+@pytest.fixture
+def cat_images(mongo_db: Database) -> TrainingImageRepository:
+    images = TrainingImageRepository(mongo_db)
+    add_demo_images(images, CAT_PHENOTYPE, count=48, seed=3)
+    return images
+
+
+@pytest.mark.slow
+def test_train_wait_succeeds_and_first_model_becomes_active(
+    settings: Settings, mongo_db: Database, cat_images, tmp_path: Path
+) -> None:
+    result = run_job(
+        settings,
+        "jobs.train",
+        "--wait",
+        "--backbone",
+        "small_cnn",
+        "--epochs",
+        "2",
+        "--image-size",
+        "48",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Training end to end with small_cnn" in result.stdout
+    run = TrainingRunRepository(mongo_db).list()[0]
+    assert run.status == "succeeded" and run.epoch == 2 and run.is_model_activated
+    model = ModelRepository(mongo_db).active()
+    assert model.id == run.model_id and model.training_set_size == 48
+    assert set(model.metrics) == set(CAT_PHENOTYPE.trait_names)
+    assert set(model.confusion["colour"]["labels"]) == set(CAT_PHENOTYPE.trait("colour").values)
+    assert len(model.validation_image_ids) >= 9
+    assert model.training_started <= model.training_ended
+
+    files = []
+    for sample in demo_samples("cat_phenotype", 2, seed=77):
+        path = tmp_path / sample.filename
+        path.write_bytes(encode_jpeg(sample.image))
+        files.append(str(path))
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    identified = run_job(settings, "jobs.identify", "--json", *files, str(tmp_path / "notes.jpg"))
+    answers = json.loads(identified.stdout)
+    assert identified.returncode == 1  # one file was bad
+    assert [Path(a["file"]).name for a in answers] == [Path(f).name for f in files] + ["notes.jpg"]
+    for answer in answers[:2]:
+        assert set(answer) == {"file", "label", "probabilities", "unsure", "is_cat"}
+        assert set(answer["probabilities"]) == set(CAT_PHENOTYPE.trait_names)
+        assert abs(sum(answer["probabilities"]["colour"].values()) - 1) < 1e-3
+    assert "notes.jpg" in answers[2]["error"] and "not an image" in answers[2]["error"]
+
+
+def test_second_run_is_refused_while_first_is_active(mongo_db: Database) -> None:
+    runs = TrainingRunRepository(mongo_db)
+    launched: list[list[str]] = []
+    first = start_training_run(runs, launched.append, TINY, requested_by="ann")
+
+    with pytest.raises(UserError, match=f"Run {first} is still queued"):
+        start_training_run(runs, launched.append, TINY, requested_by="bob")
+    assert launched == [["-m", "jobs.train", "--run-id", first]]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"epochs": 0}, "Epochs 0 is not allowed"),
+        ({"learning_rate": "fast"}, "fast"),
+        ({"backbone": "resnet9000"}, "resnet9000"),
+        ({"validation_share": 0.9}, "0.9"),
+    ],
+)
+def test_bad_hyper_parameters_are_refused_before_queueing(
+    mongo_db: Database, parameters: dict, message: str
+) -> None:
+    runs = TrainingRunRepository(mongo_db)
+    with pytest.raises(UserError, match=message):
+        start_training_run(runs, lambda args: None, parameters, requested_by="ann")
+    assert runs.list() == []
+
+
+def test_too_small_training_set_fails_the_run_with_a_clear_message(
+    mongo_db: Database, settings: Settings
+) -> None:
+    add_demo_images(TrainingImageRepository(mongo_db), CAT_PHENOTYPE, count=4)
+    runs = TrainingRunRepository(mongo_db)
+    run_id = start_training_run(runs, lambda args: None, TINY, requested_by="ann")
+
+    status = run_training_job(mongo_db, run_id, schema=CAT_PHENOTYPE, settings=settings)
+
+    run = runs.get(run_id)
+    assert status == "failed" and "label at least" in run.error
+    assert ModelRepository(mongo_db).active() is None
+
+
+def test_single_valued_trait_is_refused(mongo_db: Database, settings: Settings) -> None:
+    images = TrainingImageRepository(mongo_db)
+    add_demo_images(images, CAT_PHENOTYPE, count=30, seed=5)
+    cats = images.ids(ImageFilter(label={"is_cat": True}))
+    images.apply_label(cats, {"is_pointed": False}, CAT_PHENOTYPE, by="t")
+    runs = TrainingRunRepository(mongo_db)
+    run_id = start_training_run(runs, lambda args: None, TINY, requested_by="ann")
+
+    run_training_job(mongo_db, run_id, schema=CAT_PHENOTYPE, settings=settings)
+
+    assert "colourpoint" in runs.get(run_id).error.lower()
+
+
+def test_activation_rule_keeps_a_worse_model_inactive() -> None:
+    class Active:
+        metrics = {"colour": {"val_accuracy": 0.9}, "is_cat": {"val_accuracy": 0.95}}
+
+    better = {"colour": {"val_accuracy": 0.92}, "is_cat": {"val_accuracy": 0.95}}
+    worse = {"colour": {"val_accuracy": 0.97}, "is_cat": {"val_accuracy": 0.94}}
+    assert is_better_or_equal(better, Active())
+    assert not is_better_or_equal(worse, Active())
+    assert is_better_or_equal(worse, None)
+
+
+@pytest.mark.slow
+def test_cancel_stops_the_job_and_keeps_the_active_model(
+    mongo_db: Database, settings: Settings, cat_images
+) -> None:
+    runs = TrainingRunRepository(mongo_db)
+    launch = detached_launcher(settings, settings.mongo_uri)
+    run_id = start_training_run(
+        runs, launch, {**TINY, "epochs": 200, "patience": 100}, requested_by="ann"
+    )
+    wait_for_status(runs, run_id, ("running",))
+    while runs.get(run_id).epoch < 1:
+        assert runs.get(run_id).status == "running", runs.log_entries(run_id)
+        time.sleep(0.3)
+
+    runs.request_cancel(run_id)
+
+    run = wait_for_status(runs, run_id, ("cancelled", "failed", "succeeded"), timeout=60)
+    assert run.status == "cancelled" and "cancelled" in run.error
+    assert ModelRepository(mongo_db).count() == 0
+    assert runs.active() is None
+
+
+@pytest.mark.slow
+def test_killed_job_is_marked_failed_once_stale_and_changes_nothing(
+    mongo_db: Database, settings: Settings, cat_images
+) -> None:
+    runs = TrainingRunRepository(mongo_db)
+    run_id = start_training_run(
+        runs,
+        detached_launcher(settings, settings.mongo_uri),
+        {**TINY, "epochs": 200, "patience": 100},
+        requested_by="ann",
+    )
+    run = wait_for_status(runs, run_id, ("running",))
+    time.sleep(1)
+
+    os.kill(run.pid, signal.SIGKILL)
+    time.sleep(1.5)
+
+    assert runs.fail_stale(heartbeat_timeout_s=1) == 1
+    run = runs.get(run_id)
+    assert run.status == "failed" and "stopped answering" in run.error
+    assert ModelRepository(mongo_db).active() is None
+    with pytest.raises(UserError, match="not queued"):
+        run_training_job(mongo_db, run_id, schema=CAT_PHENOTYPE, settings=settings)
+
+
+@pytest.mark.slow
+def test_dog_breed_schema_trains_one_softmax_head(mongo_db: Database, settings: Settings) -> None:
+    images = TrainingImageRepository(mongo_db)
+    add_demo_images(images, DOG_BREED, count=36, seed=2)
+    runs = TrainingRunRepository(mongo_db)
+    run_id = start_training_run(runs, lambda args: None, TINY, requested_by="ann")
+
+    status = run_training_job(mongo_db, run_id, schema=DOG_BREED, settings=settings)
+
+    assert status == "succeeded", runs.get(run_id).error
+    model = ModelRepository(mongo_db).active()
+    assert model.schema.trait_names == ["breed"]
+    assert len(model.schema.trait("breed").values) >= 10
