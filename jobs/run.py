@@ -19,10 +19,13 @@ from pathlib import Path
 from core.config import Settings, check_port_free
 from core.db.mongo import get_database, mongo_uri_for, stop_embedded_mongo
 from core.db.sql import get_engine, warehouse_url
+from core.db.models import ModelRepository
 from core.db.training_images import TrainingImageRepository
+from core.db.training_runs import TrainingRunRepository
 from core.db.users import UserRepository
 from core.services.accounts import ensure_first_admin
 from core.services.demo import add_demo_images
+from core.services.training import detached_launcher, start_training_run
 from jobs._cli import ProgressBar, run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +95,21 @@ def main() -> int:
                 progress=ProgressBar(DEMO_IMAGES + DEMO_UNLABELLED, "demo images"),
             )
             print(report.summary(), flush=True)
+
+        if ModelRepository(database).active_id() is None:
+            runs = TrainingRunRepository(database)
+            if runs.active() is None:
+                start_training_run(
+                    runs,
+                    detached_launcher(settings, mongo_uri),
+                    {"backbone": settings.backbone, "resize_mode": settings.resize_mode},
+                    requested_by="make run (first model)",
+                )
+                print(
+                    "No model yet: training a first one in the background (a few minutes); "
+                    "until then the breeder app says it is not ready.",
+                    flush=True,
+                )
 
         env = {**os.environ, "MONGO_URI": mongo_uri, "DATABASE_URL": warehouse_url(settings)}
         env["PYTHONPATH"] = str(REPO_ROOT)
