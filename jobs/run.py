@@ -7,6 +7,8 @@ API until Ctrl-C, which stops everything it started.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import importlib.util
 import os
 import signal
@@ -30,7 +32,6 @@ from jobs._cli import ProgressBar, run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_IMAGES = 400
-DEMO_UNLABELLED = 40
 
 
 def streamlit_command(script: str, port: int) -> list[str]:
@@ -63,7 +64,37 @@ def wait_until_answering(url: str, timeout_s: float = 90.0) -> bool:
     return False
 
 
-def main() -> int:
+def stop_run(runs: TrainingRunRepository, run_id: str, timeout_s: float = 30.0) -> None:
+    """Cancel a training run this command started and wait for its job to end."""
+    run = runs.get(run_id)
+    if not run.is_active:
+        return
+    print("Stopping the training run it started…", flush=True)
+    runs.request_cancel(run_id)
+    deadline = time.monotonic() + timeout_s
+    while runs.get(run_id).is_active and time.monotonic() < deadline:
+        time.sleep(0.5)
+    run = runs.get(run_id)
+    if run.is_active and run.pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(run.pid, signal.SIGKILL)
+        runs.finish(run_id, "cancelled", error="Stopped with the product (Ctrl-C).")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.run", description=__doc__)
+    parser.add_argument(
+        "--demo-images",
+        type=int,
+        default=DEMO_IMAGES,
+        help=f"labelled demo images for an empty training set (default {DEMO_IMAGES}; 0 for none)",
+    )
+    parser.add_argument(
+        "--no-first-model", action="store_true", help="do not train a first model in the background"
+    )
+    args = parser.parse_args(argv)
+    if args.demo_images < 0:
+        parser.error(f"--demo-images {args.demo_images} is negative; use 0 or more.")
     started = time.monotonic()
     settings = Settings.from_env()
     settings.ensure_data_dir()
@@ -77,6 +108,7 @@ def main() -> int:
     engine = get_engine(settings)
     engine.dispose()
     children: list[subprocess.Popen] = []
+    first_run: str | None = None
     try:
         first_admin = ensure_first_admin(
             UserRepository(database),
@@ -85,21 +117,23 @@ def main() -> int:
             data_dir=settings.data_dir,
         )
         images = TrainingImageRepository(database)
-        if images.count() == 0:
-            print(f"The training set is empty: adding {DEMO_IMAGES} demo images…", flush=True)
+        if images.count() == 0 and args.demo_images:
+            unlabelled = args.demo_images // 10
+            print(f"The training set is empty: adding {args.demo_images} demo images…", flush=True)
             report = add_demo_images(
                 images,
                 settings.schema,
-                count=DEMO_IMAGES,
-                unlabelled=DEMO_UNLABELLED,
-                progress=ProgressBar(DEMO_IMAGES + DEMO_UNLABELLED, "demo images"),
+                count=args.demo_images,
+                unlabelled=unlabelled,
+                progress=ProgressBar(args.demo_images + unlabelled, "demo images"),
             )
             print(report.summary(), flush=True)
 
-        if ModelRepository(database).active_id() is None:
-            runs = TrainingRunRepository(database)
-            if runs.active() is None:
-                start_training_run(
+        runs = TrainingRunRepository(database)
+        if not args.no_first_model and ModelRepository(database).active_id() is None:
+            runs.fail_stale()
+            if runs.active() is None and images.count():
+                first_run = start_training_run(
                     runs,
                     detached_launcher(settings, mongo_uri),
                     {"backbone": settings.backbone, "resize_mode": settings.resize_mode},
@@ -165,6 +199,8 @@ def main() -> int:
         print("\nStopping…", flush=True)
         return 0
     finally:
+        if first_run:
+            stop_run(runs, first_run)
         for child in children:
             if child.poll() is None:
                 child.terminate()
