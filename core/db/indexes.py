@@ -2,9 +2,9 @@
 
 from pymongo.database import Database
 
-from core.db import features, models, predictions, training_images, training_runs, users
+from core.db import features, files, models, predictions, training_images, training_runs, users
 
 
 def ensure_all(database: Database) -> None:
-    for module in (training_images, predictions, models, training_runs, users, features):
+    for module in (files, training_images, predictions, models, training_runs, users, features):
         module.ensure_indexes(database)

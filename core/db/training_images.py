@@ -152,8 +152,6 @@ class TrainingImageRepository:
 
     def add(self, image: NewImage) -> str | None:
         """Store one image; return its id, or None when the same bytes are already stored."""
-        if self.find_by_sha256(image.sha256):
-            return None
         image_file = self._files.put(image.data, image.filename)
         thumbnail_file = self._files.put(image.thumbnail, f"thumb-{image.filename}")
         now = utcnow()
