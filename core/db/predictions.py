@@ -68,13 +68,18 @@ class Prediction:
             image_file=doc.get("image"),
             thumbnail_file=doc.get("thumbnail"),
             user_has_reviewed=bool(doc.get("user_has_reviewed")),
-            user_feedback=doc.get("user_feedback"),
+            user_feedback=_optional_bool(doc.get("user_feedback")),
             user_correction=doc.get("user_correction"),
             admin_has_reviewed=bool(doc.get("admin_has_reviewed")),
-            admin_feedback=doc.get("admin_feedback"),
+            admin_feedback=_optional_bool(doc.get("admin_feedback")),
             admin_label=doc.get("admin_label"),
             promoted_image_id=doc.get("promoted_image_id"),
         )
+
+
+def _optional_bool(value: Any) -> bool | None:
+    """True/False/None; nx-27017 gives back a boolean set with $set as 1 or 0."""
+    return None if value is None else bool(value)
 
 
 class PredictionRepository:

@@ -214,3 +214,15 @@ def test_get_with_bad_or_unknown_id_says_so(mongo_db: Database) -> None:
         repo.get("../../etc/passwd")
     with pytest.raises(NotFoundError, match="No image with id"):
         repo.get("0123456789abcdef01234567")
+
+
+def test_bulk_labelled_images_are_found_as_labelled(mongo_db: Database) -> None:
+    repo = TrainingImageRepository(mongo_db)
+    ids = [add(repo, jpeg((i * 40, 10, 10)), f"{i}.jpg").image_id for i in range(3)]
+
+    repo.apply_label(ids[:2], BLUE, CAT_PHENOTYPE, by="ann")
+
+    assert repo.count(ImageFilter(is_labelled=True)) == 2
+    assert repo.count(ImageFilter(is_labelled=False)) == 1
+    assert sorted(image_id for image_id, _ in repo.labelled()) == sorted(ids[:2])
+    assert repo.get(ids[0]).is_labelled is True

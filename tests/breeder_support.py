@@ -1,0 +1,311 @@
+"""Helpers for the breeder page's tests: real models (trained, or with outputs we choose).
+
+* ``trained_model_file(mongo_uri)``: a tiny small_cnn model really trained on 48 demo images
+  (~15 s), once per test session; ``add_trained_model(database, mongo_uri)`` stores and
+  activates a copy of it in a test's own database.
+* ``add_fixed_model(database, ...)``: a real Keras model whose outputs do not depend on the
+  photo (constant-bias heads named like the traits), for deterministic "not a cat", "unsure"
+  and genotype tests. Not a mock: it is saved, stored, loaded and run like any other model.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import numpy as np
+import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
+from streamlit.testing.v1 import AppTest
+
+from core.config import Settings
+from core.db.indexes import ensure_all
+from core.db.models import ModelRecord, ModelRepository
+from core.demo_images import demo_samples, encode_jpeg
+from core.labels import CAT_PHENOTYPE, LabelSchema
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BREEDER_APP = REPO_ROOT / "breeder_app.py"
+TIMEOUT_S = 90  # AppTest's default (3 s) is too short for loading TensorFlow and a model
+TINY_TRAINING = {
+    "backbone": "small_cnn",
+    "epochs": 2,
+    "image_size": 48,
+    "batch_size": 16,
+    "patience": 2,
+}
+FIXED_SIZE = 48
+
+
+# ----------------------------------------------------------------------------- photos
+
+
+def demo_photo(index: int = 0, *, seed: int = 11, cat: bool = True) -> bytes:
+    """JPEG bytes of a demo cat (or a non-cat scene) drawn by the demo generator."""
+    found = 0
+    for sample in demo_samples(CAT_PHENOTYPE.name, 60, seed=seed):
+        if bool(sample.truth["is_cat"]) == cat:
+            if found == index:
+                return encode_jpeg(sample.image)
+            found += 1
+    raise AssertionError(f"no demo {'cat' if cat else 'scene'} number {index} for seed {seed}")
+
+
+SHOWCASE_SAMPLE = (5, 12)  # (seed, index) of a demo blue tabby bicolour, for screenshots
+
+
+def showcase_photo() -> tuple[bytes, dict]:
+    """JPEG bytes and true label of the demo blue tabby bicolour shown in the README."""
+    seed, index = SHOWCASE_SAMPLE
+    sample = list(demo_samples(CAT_PHENOTYPE.name, index + 1, seed=seed))[index]
+    return encode_jpeg(sample.image), sample.truth
+
+
+def showcase_outputs() -> dict[str, Any]:
+    """Believable outputs for the showcase photo: right, fairly sure, with runners-up."""
+    outputs = cat_outputs(colour="blue", is_tabby=0.93, pattern="bicolour", is_pointed=0.04)
+    outputs["colour"] = {
+        "blue": 0.87,
+        "lilac": 0.07,
+        "black": 0.03,
+        "cream": 0.015,
+        "chocolate": 0.005,
+        "fawn": 0.004,
+        "cinnamon": 0.003,
+        "red": 0.002,
+        "white": 0.001,
+    }
+    outputs["pattern"] = {"bicolour": 0.82, "van": 0.13, "self": 0.05}
+    return outputs
+
+
+# ----------------------------------------------------------------------------- models
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """A model file with what the registry needs to store it again elsewhere."""
+
+    data: bytes
+    record: ModelRecord
+
+
+_trained: dict[str, StoredModel] = {}
+
+
+def trained_model_file(mongo_uri: str, data_dir: Path) -> StoredModel:
+    """A small_cnn model trained for 2 epochs on 48 demo images, once per test session."""
+    if mongo_uri in _trained:
+        return _trained[mongo_uri]
+    from core.db.training_images import TrainingImageRepository
+    from core.db.training_runs import TrainingRunRepository
+    from core.services.demo import add_demo_images
+    from core.services.training import run_training_job, start_training_run
+
+    name = f"test_train_{uuid4().hex[:8]}"
+    with MongoClient(mongo_uri, tz_aware=True) as client:
+        database = client[name]
+        ensure_all(database)
+        try:
+            add_demo_images(TrainingImageRepository(database), CAT_PHENOTYPE, count=48, seed=3)
+            runs = TrainingRunRepository(database)
+            run_id = start_training_run(
+                runs, lambda args: None, TINY_TRAINING, requested_by="test", activate=True
+            )
+            settings = Settings(mongo_uri=mongo_uri, mongo_db=name, data_dir=data_dir)
+            status = run_training_job(database, run_id, schema=CAT_PHENOTYPE, settings=settings)
+            assert status == "succeeded", runs.log_entries(run_id)
+            models = ModelRepository(database)
+            record = models.active()
+            assert record is not None
+            _trained[mongo_uri] = StoredModel(models.model_file(record), record)
+        finally:
+            client.drop_database(name)
+    return _trained[mongo_uri]
+
+
+def store_model(database: Database, stored: StoredModel, *, activate: bool = True) -> str:
+    """Store (and activate) a model file in this database; return its id."""
+    record = stored.record
+    models = ModelRepository(database)
+    model_id = models.add(
+        stored.data,
+        schema=record.schema,
+        backbone=record.backbone,
+        image_size=record.image_size,
+        resize_mode=record.resize_mode,
+        hyper_parameters=record.hyper_parameters,
+        metrics=record.metrics,
+        confusion=record.confusion,
+        thresholds=record.thresholds,
+        validation_image_ids=[],
+        training_set_size=record.training_set_size,
+        training_started=record.training_started,
+        training_ended=record.training_ended,
+    )
+    if activate:
+        models.activate(model_id)
+    return model_id
+
+
+def add_trained_model(database: Database, mongo_uri: str, data_dir: Path) -> str:
+    """Store and activate the session's trained model in this database; return its id."""
+    return store_model(database, trained_model_file(mongo_uri, data_dir))
+
+
+def spread(best: str, probability: float, values: tuple[str, ...]) -> dict[str, float]:
+    """A distribution over values: best gets probability, the runner-up most of the rest."""
+    others = [v for v in values if v != best]
+    rest = 1.0 - probability
+    weights = [0.6] + [0.4 / max(len(others) - 1, 1)] * (len(others) - 1)
+    shares = {v: rest * w / sum(weights) for v, w in zip(others, weights, strict=True)}
+    return {best: probability, **shares}
+
+
+def cat_outputs(
+    *,
+    is_cat: float = 0.97,
+    colour: str = "blue",
+    colour_p: float = 0.9,
+    is_tabby: float = 0.1,
+    pattern: str = "bicolour",
+    pattern_p: float = 0.85,
+    is_pointed: float = 0.05,
+) -> dict[str, Any]:
+    """Model outputs for a cat: yes-probabilities of yes/no traits, distributions otherwise."""
+    return {
+        "is_cat": is_cat,
+        "colour": spread(colour, colour_p, CAT_PHENOTYPE.trait("colour").values),
+        "is_tabby": is_tabby,
+        "pattern": spread(pattern, pattern_p, CAT_PHENOTYPE.trait("pattern").values),
+        "is_pointed": is_pointed,
+    }
+
+
+def fixed_model_bytes(
+    schema: LabelSchema, outputs: Mapping[str, Any], image_size: int = FIXED_SIZE
+) -> bytes:
+    """A real Keras model whose heads always give these outputs, as a `.keras` file."""
+    import keras
+    from keras import layers
+
+    from core.ml.model_builder import model_to_bytes
+
+    inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
+    pooled = layers.GlobalAveragePooling2D(name="avg_pool")(inputs)
+    zeros = layers.Rescaling(0.0, name="ignore_the_photo")(pooled)
+    heads = {}
+    biases = {}
+    for trait in schema.traits:
+        wanted = outputs[trait.name]
+        if trait.is_categorical:
+            probabilities = np.array([wanted.get(v, 1e-6) for v in trait.values], np.float64)
+            biases[trait.name] = np.log(probabilities / probabilities.sum())
+            heads[trait.name] = layers.Dense(len(trait.values), "softmax", name=trait.name)(zeros)
+        else:
+            yes = min(max(float(wanted), 1e-6), 1 - 1e-6)
+            biases[trait.name] = np.array([math.log(yes / (1 - yes))])
+            heads[trait.name] = layers.Dense(1, "sigmoid", name=trait.name)(zeros)
+    model = keras.Model(inputs, heads, name=f"fixed_{schema.name}")
+    for name, bias in biases.items():
+        layer = model.get_layer(name)
+        kernel = np.zeros(layer.get_weights()[0].shape, np.float32)
+        layer.set_weights([kernel, bias.astype(np.float32)])
+    return model_to_bytes(model)
+
+
+def add_fixed_model(
+    database: Database,
+    outputs: Mapping[str, Any],
+    *,
+    schema: LabelSchema = CAT_PHENOTYPE,
+    thresholds: Mapping[str, float] | None = None,
+    activate: bool = True,
+) -> str:
+    """Store (and activate) a model that always says `outputs`; return its id."""
+    models = ModelRepository(database)
+    model_id = models.add(
+        fixed_model_bytes(schema, outputs),
+        schema=schema,
+        backbone="fixed_test_model",
+        image_size=FIXED_SIZE,
+        resize_mode="pad",
+        hyper_parameters={},
+        metrics={t.name: {"val_accuracy": 0.9} for t in schema.traits},
+        confusion={},
+        thresholds=thresholds or {t.name: 0.5 for t in schema.traits},
+        validation_image_ids=[],
+        training_set_size=0,
+        training_started=None,
+        training_ended=None,
+    )
+    if activate:
+        models.activate(model_id)
+    return model_id
+
+
+# ----------------------------------------------------------------------------- the app
+
+
+def breeder_env(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, **extra: str
+) -> dict[str, str]:
+    """Point the breeder app at the settings' servers (environment of this process)."""
+    env = {
+        "MONGO_URI": settings.mongo_uri or "",
+        "MONGO_DB": settings.mongo_db,
+        "DATA_DIR": str(settings.data_dir),
+        "LABEL_SCHEMA": settings.label_schema,
+        "SHOW_RECENT_GALLERY": "false",
+        **extra,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("DATABASE_URL", "MAX_UPLOAD_MB"):
+        if name not in extra:
+            monkeypatch.delenv(name, raising=False)
+    return env
+
+
+def breeder_app() -> AppTest:
+    """An AppTest of the breeder page, already run once (welcome, uploader or a message)."""
+    at = AppTest.from_file(str(BREEDER_APP), default_timeout=TIMEOUT_S)
+    at.run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Every piece of text the page shows, in one string, for `in` checks."""
+    parts: list[str] = []
+    for kind in (
+        "title",
+        "subheader",
+        "markdown",
+        "caption",
+        "info",
+        "success",
+        "warning",
+        "error",
+    ):
+        parts.extend(str(element.value) for element in getattr(at, kind))
+    parts.extend(str(element.text) for element in at.get("progress"))
+    parts.extend(str(element.value) for element in at.get("code"))
+    return "\n".join(parts)
+
+
+def module_database(mongo_uri: str) -> Database:
+    """A fresh database with the product's indexes (drop it when done)."""
+    client = MongoClient(mongo_uri, tz_aware=True)
+    database = client[f"test_breeder_{uuid4().hex[:8]}"]
+    ensure_all(database)
+    return database
+
+
+def quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
