@@ -1,0 +1,479 @@
+"""Dashboard queries over the warehouse: each returns a pandas DataFrame, filtered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from itertools import product
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Engine, Select, Table, and_, case, func, select
+
+from core.db.warehouse.counts import REVIEW_STATUSES
+from core.db.warehouse.schema import Warehouse, date_id
+from core.errors import UserError
+from core.labels import Trait
+
+YES, NO = "yes", "no"
+UNLABELLED = "unlabelled"
+
+
+BALANCE_TYPES = {
+    "value": "str",
+    "images": "int64",
+    "share": "float64",
+    "is_unlabelled": "bool",
+    "is_selected": "bool",
+}
+COVERAGE_TYPES = {"row": "str", "column": "str", "images": "int64"}
+MODEL_TYPES = {
+    "model_id": "str",
+    "trained": "datetime",
+    "is_active": "bool",
+    "measure": "str",
+    "min": "float64",
+    "avg": "float64",
+    "max": "float64",
+}
+RATE_TYPES = {
+    "value": "str",
+    "reviewer": "str",
+    "accepted": "int64",
+    "rejected": "int64",
+    "reviewed": "int64",
+    "rate": "float64",
+    "is_selected": "bool",
+}
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """What the dashboards show: a date range, a trait value, a source, a review status."""
+
+    start: date | None = None
+    end: date | None = None
+    trait: str | None = None
+    value: bool | str | None = None
+    source: str | None = None
+    user_status: str | None = None
+    admin_status: str | None = None
+
+    def checked(self, warehouse: Warehouse) -> ReportFilter:
+        """This filter with its value parsed for the trait, or a UserError saying what is wrong."""
+        if self.start and self.end and self.start > self.end:
+            raise UserError(
+                f"The start date {self.start:%Y-%m-%d} is after the end date "
+                f"{self.end:%Y-%m-%d}; pick a start on or before the end."
+            )
+        for who, status in (("user", self.user_status), ("admin", self.admin_status)):
+            if status is not None and status not in REVIEW_STATUSES:
+                raise UserError(
+                    f"The {who} review status {status!r} is not known; use one of: "
+                    f"{', '.join(REVIEW_STATUSES)}."
+                )
+        if self.value is not None and self.trait is None:
+            raise UserError(f"The value {self.value!r} needs a trait; pick a trait first.")
+        if self.trait is None or self.value is None:
+            return self
+        trait = warehouse.schema.trait(self.trait)
+        return replace(self, value=trait.parse(self.value))
+
+
+def value_text(trait: Trait, value: Any) -> str | None:
+    """How a trait value reads in charts and tables: booleans as yes/no."""
+    if value is None:
+        return None
+    if trait.is_boolean:
+        return YES if value else NO
+    return str(value)
+
+
+def trait_values(trait: Trait, found: list[Any] | None = None) -> list[str]:
+    """Every value a trait can take, in the schema's order (open traits: those found)."""
+    if trait.is_boolean:
+        return [YES, NO]
+    values = list(trait.values)
+    extra = sorted({str(v) for v in found or [] if v is not None and str(v) not in values})
+    return values + extra
+
+
+def _date_range(column: Any, report: ReportFilter) -> list[ColumnElement[bool]]:
+    conditions = []
+    if report.start:
+        conditions.append(column >= date_id(report.start))
+    if report.end:
+        conditions.append(column <= date_id(report.end))
+    return conditions
+
+
+def _label_conditions(
+    warehouse: Warehouse, report: ReportFilter, *, skip_traits: tuple[str, ...] = ()
+) -> list[ColumnElement[bool]]:
+    if report.trait is None or report.value is None or report.trait in skip_traits:
+        return []
+    return [warehouse.dim_label.c[report.trait] == report.value]
+
+
+def latest_day_id(engine: Engine, warehouse: Warehouse, report: ReportFilter) -> int | None:
+    """The last snapshot day within the filter's dates (the state the "now" charts show)."""
+    snapshots = warehouse.snapshots
+    query = select(func.max(snapshots.c.date_id)).where(*_date_range(snapshots.c.date_id, report))
+    with engine.connect() as connection:
+        return connection.execute(query).scalar_one_or_none()
+
+
+def _frame(engine: Engine, query: Select, columns: list[str]) -> pd.DataFrame:
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return pd.DataFrame([tuple(row) for row in rows], columns=columns)
+
+
+def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """The frame with fixed column types, so that an empty result looks like a full one."""
+    for column, kind in types.items():
+        if kind == "datetime":
+            frame[column] = pd.to_datetime(frame[column])
+        else:
+            frame[column] = frame[column].astype(kind)
+    return frame
+
+
+def _day_of(day_id: int) -> date:
+    return date(day_id // 10_000, day_id // 100 % 100, day_id % 100)
+
+
+def _names(engine: Engine, table: Table, column: str) -> dict[int, str]:
+    """id -> name of a small dimension table (sources, review statuses)."""
+    with engine.connect() as connection:
+        return dict(connection.execute(select(table.c.id, table.c[column])).tuples().all())
+
+
+def label_ids(
+    engine: Engine, warehouse: Warehouse, report: ReportFilter, *, is_unlabelled: bool | None
+) -> list[int] | None:
+    """The dim_label ids that match the filter's trait value (and labelled state); None when
+    nothing narrows the labels. Facts are then filtered on their own label_id column, which
+    their covering indexes hold, instead of joining dim_label row by row."""
+    conditions = _label_conditions(warehouse, report)
+    label = warehouse.dim_label
+    if is_unlabelled is not None:
+        conditions.append(label.c.is_unlabelled.is_(is_unlabelled))
+    if not conditions:
+        return None
+    with engine.connect() as connection:
+        return list(connection.execute(select(label.c.id).where(*conditions)).scalars())
+
+
+def training_set_size(engine: Engine, warehouse: Warehouse, report: ReportFilter) -> pd.DataFrame:
+    """Images per snapshot day and source, labelled (the training set) and unlabelled apart.
+
+    Columns: date, source, status ("labelled"/"unlabelled"), images. One scan of the fact
+    table's covering index, grouped on its keys; names are added in Python.
+    """
+    fact = warehouse.fact_training_images
+    source_names = _names(engine, warehouse.dim_training_image_source, "source")
+    conditions = [*_date_range(fact.c.date_id, report)]
+    if report.source:
+        ids = [i for i, name in source_names.items() if name == report.source]
+        conditions.append(fact.c.source_id.in_(ids))
+    wanted = label_ids(engine, warehouse, report, is_unlabelled=None)
+    if wanted is not None:
+        conditions.append(fact.c.label_id.in_(wanted))
+    unlabelled_ids = label_ids(engine, warehouse, report, is_unlabelled=True) or []
+    unlabelled = case((fact.c.label_id.in_(unlabelled_ids), fact.c.count), else_=0)
+    query = (
+        select(fact.c.date_id, fact.c.source_id, func.sum(fact.c.count), func.sum(unlabelled))
+        .where(*conditions)
+        .group_by(fact.c.date_id, fact.c.source_id)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    records = []
+    for day_id, source_id, total, unlabelled_count in rows:
+        day, source = _day_of(day_id), source_names[source_id]
+        records.append((day, source, "labelled", int(total) - int(unlabelled_count)))
+        records.append((day, source, UNLABELLED, int(unlabelled_count)))
+    frame = pd.DataFrame(records, columns=["date", "source", "status", "images"])
+    frame = frame.sort_values(["date", "source", "status"], ignore_index=True)
+    return _typed(frame, {"date": "datetime", "source": "str", "status": "str", "images": "int64"})
+
+
+def label_balance(
+    engine: Engine, warehouse: Warehouse, report: ReportFilter, trait_name: str
+) -> pd.DataFrame:
+    """Labelled images per value of a trait on the last snapshot day, unlabelled apart.
+
+    Columns: value, images, share (of the labelled images with this trait set),
+    is_unlabelled (one last row counting the unlabelled images), is_selected.
+    """
+    trait = warehouse.schema.trait(trait_name)
+    columns = ["value", "images", "share", "is_unlabelled", "is_selected"]
+    day_id = latest_day_id(engine, warehouse, report)
+    if day_id is None:
+        return _typed(pd.DataFrame(columns=columns), BALANCE_TYPES)
+    fact, label = warehouse.fact_training_images, warehouse.dim_label
+    source = warehouse.dim_training_image_source
+    query = (
+        select(label.c.is_unlabelled, label.c[trait.name], func.sum(fact.c.count))
+        .join(label, label.c.id == fact.c.label_id)
+        .join(source, source.c.id == fact.c.source_id)
+        .where(
+            fact.c.date_id == day_id,
+            *_label_conditions(warehouse, report, skip_traits=(trait.name,)),
+            *([source.c.source == report.source] if report.source else []),
+        )
+        .group_by(label.c.is_unlabelled, label.c[trait.name])
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    counts: dict[str, int] = {}
+    unlabelled = 0
+    for is_unlabelled, value, images in rows:
+        if is_unlabelled:
+            unlabelled += int(images)
+        elif value is not None:
+            text = value_text(trait, value)
+            counts[text] = counts.get(text, 0) + int(images)
+    values = trait_values(trait, list(counts))
+    total = sum(counts.values())
+    selected = value_text(trait, report.value) if report.trait == trait.name else None
+    records = [
+        (value, counts.get(value, 0), counts.get(value, 0) / total if total else 0.0, False)
+        for value in values
+    ]
+    records.append((UNLABELLED, unlabelled, None, True))
+    frame = pd.DataFrame(records, columns=columns[:-1])
+    frame["is_selected"] = frame["value"] == selected
+    return _typed(frame, BALANCE_TYPES)
+
+
+def coverage(
+    engine: Engine,
+    warehouse: Warehouse,
+    report: ReportFilter,
+    row_trait_name: str,
+    column_trait_name: str,
+) -> pd.DataFrame:
+    """Labelled images per pair of values of two traits (every pair, zeros included).
+
+    Columns: row, column, images. The default pair, colour × pattern, shows which phenotypes
+    need more photos.
+    """
+    row_trait = warehouse.schema.trait(row_trait_name)
+    column_trait = warehouse.schema.trait(column_trait_name)
+    day_id = latest_day_id(engine, warehouse, report)
+    if day_id is None:
+        return _typed(pd.DataFrame(columns=["row", "column", "images"]), COVERAGE_TYPES)
+    fact, label = warehouse.fact_training_images, warehouse.dim_label
+    source = warehouse.dim_training_image_source
+    query = (
+        select(label.c[row_trait.name], label.c[column_trait.name], func.sum(fact.c.count))
+        .join(label, label.c.id == fact.c.label_id)
+        .join(source, source.c.id == fact.c.source_id)
+        .where(
+            fact.c.date_id == day_id,
+            label.c.is_unlabelled.is_(False),
+            label.c[row_trait.name].is_not(None),
+            label.c[column_trait.name].is_not(None),
+            *_label_conditions(warehouse, report, skip_traits=(row_trait.name, column_trait.name)),
+            *([source.c.source == report.source] if report.source else []),
+        )
+        .group_by(label.c[row_trait.name], label.c[column_trait.name])
+    )
+    with engine.connect() as connection:
+        found = {
+            (value_text(row_trait, r), value_text(column_trait, c)): int(n)
+            for r, c, n in connection.execute(query).all()
+        }
+    rows = trait_values(row_trait, [r for r, _ in found])
+    columns = trait_values(column_trait, [c for _, c in found])
+    records = [(r, c, found.get((r, c), 0)) for r, c in product(rows, columns)]
+    return _typed(pd.DataFrame(records, columns=["row", "column", "images"]), COVERAGE_TYPES)
+
+
+def model_metrics(engine: Engine, warehouse: Warehouse, report: ReportFilter) -> pd.DataFrame:
+    """Each model's validation accuracy and loss (min, mean and max over the traits).
+
+    Models trained (ended) within the dates, as the last snapshot day in range recorded them.
+    Columns: model_id, trained (date), is_active, measure ("accuracy"/"loss"), min, avg, max.
+    """
+    columns = ["model_id", "trained", "is_active", "measure", "min", "avg", "max"]
+    day_id = latest_day_id(engine, warehouse, report)
+    if day_id is None:
+        return _typed(pd.DataFrame(columns=columns), MODEL_TYPES)
+    fact = warehouse.fact_models
+    ended = warehouse.dim_date.alias("ended")
+    query = (
+        select(
+            fact.c.model_id,
+            ended.c.date,
+            fact.c.is_active,
+            *(
+                fact.c[f"{stat}_{measure}"]
+                for measure in ("accuracy", "loss")
+                for stat in ("min", "avg", "max")
+            ),
+        )
+        .join(ended, ended.c.id == fact.c.training_ended_date_id)
+        .where(fact.c.date_id == day_id, *_date_range(fact.c.training_ended_date_id, report))
+        .order_by(ended.c.date, fact.c.model_id)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    records = []
+    for model_id, trained, is_active, *values in rows:
+        records.append((model_id, trained, bool(is_active), "accuracy", *values[:3]))
+        records.append((model_id, trained, bool(is_active), "loss", *values[3:]))
+    return _typed(pd.DataFrame(records, columns=columns), MODEL_TYPES)
+
+
+def _status_conditions(report: ReportFilter, user: Any, admin: Any) -> list[ColumnElement[bool]]:
+    conditions = []
+    if report.user_status:
+        conditions.append(user.c.status == report.user_status)
+    if report.admin_status:
+        conditions.append(admin.c.status == report.admin_status)
+    return conditions
+
+
+def predictions_by_review(
+    engine: Engine, warehouse: Warehouse, report: ReportFilter
+) -> pd.DataFrame:
+    """Predictions per snapshot day by review status, for the users and for the admins.
+
+    Columns: date, reviewer ("user"/"admin"), status, predictions. One scan grouped on the
+    fact table's keys; the two views and the status names are made in Python.
+    """
+    fact = warehouse.fact_predictions
+    statuses = _names(engine, warehouse.dim_prediction_review_status, "status")
+    conditions = [*_date_range(fact.c.date_id, report)]
+    for column, wanted in (
+        (fact.c.user_review_status_id, report.user_status),
+        (fact.c.admin_review_status_id, report.admin_status),
+    ):
+        if wanted:
+            conditions.append(column.in_([i for i, name in statuses.items() if name == wanted]))
+    wanted = label_ids(engine, warehouse, report, is_unlabelled=None)
+    if wanted is not None:
+        conditions.append(fact.c.label_id.in_(wanted))
+    query = (
+        select(
+            fact.c.date_id,
+            fact.c.user_review_status_id,
+            fact.c.admin_review_status_id,
+            func.sum(fact.c.count),
+        )
+        .where(*conditions)
+        .group_by(fact.c.date_id, fact.c.user_review_status_id, fact.c.admin_review_status_id)
+    )
+    totals: dict[tuple[int, str, str], int] = {}
+    with engine.connect() as connection:
+        for day_id, user_id, admin_id, n in connection.execute(query).all():
+            for reviewer, status_id in (("user", user_id), ("admin", admin_id)):
+                key = (day_id, reviewer, statuses[status_id])
+                totals[key] = totals.get(key, 0) + int(n)
+    records = [
+        (_day_of(day_id), reviewer, status, n) for (day_id, reviewer, status), n in totals.items()
+    ]
+    frame = pd.DataFrame(records, columns=["date", "reviewer", "status", "predictions"])
+    frame = frame.sort_values(["date", "reviewer", "status"], ignore_index=True)
+    types = {"date": "datetime", "reviewer": "str", "status": "str", "predictions": "int64"}
+    return _typed(frame, types)
+
+
+def accepted_rate(
+    engine: Engine, warehouse: Warehouse, report: ReportFilter, trait_name: str
+) -> pd.DataFrame:
+    """How often users and admins accepted the predictions of each value of a trait.
+
+    On the last snapshot day in range. Columns: value, reviewer, accepted, rejected,
+    reviewed, rate (accepted / reviewed; None when none was reviewed), is_selected.
+    """
+    trait = warehouse.schema.trait(trait_name)
+    columns = ["value", "reviewer", "accepted", "rejected", "reviewed", "rate", "is_selected"]
+    day_id = latest_day_id(engine, warehouse, report)
+    if day_id is None:
+        return _typed(pd.DataFrame(columns=columns), RATE_TYPES)
+    fact, label = warehouse.fact_predictions, warehouse.dim_label
+    user = warehouse.dim_prediction_review_status.alias("user_status")
+    admin = warehouse.dim_prediction_review_status.alias("admin_status")
+    query = (
+        select(label.c[trait.name], user.c.status, admin.c.status, func.sum(fact.c.count))
+        .join(label, label.c.id == fact.c.label_id)
+        .join(user, user.c.id == fact.c.user_review_status_id)
+        .join(admin, admin.c.id == fact.c.admin_review_status_id)
+        .where(
+            fact.c.date_id == day_id,
+            label.c[trait.name].is_not(None),
+            *_label_conditions(warehouse, report, skip_traits=(trait.name,)),
+            *_status_conditions(report, user, admin),
+        )
+        .group_by(label.c[trait.name], user.c.status, admin.c.status)
+    )
+    counts: dict[tuple[str, str, str], int] = {}
+    with engine.connect() as connection:
+        for value, user_status, admin_status, n in connection.execute(query).all():
+            text = value_text(trait, value)
+            for reviewer, status in (("user", user_status), ("admin", admin_status)):
+                key = (text, reviewer, status)
+                counts[key] = counts.get(key, 0) + int(n)
+    values = trait_values(trait, [value for value, _, _ in counts])
+    selected = value_text(trait, report.value) if report.trait == trait.name else None
+    records = []
+    for value in values:
+        for reviewer in ("user", "admin"):
+            accepted = counts.get((value, reviewer, "accepted"), 0)
+            rejected = counts.get((value, reviewer, "rejected"), 0)
+            reviewed = accepted + rejected
+            rate = accepted / reviewed if reviewed else None
+            records.append((value, reviewer, accepted, rejected, reviewed, rate, value == selected))
+    return _typed(pd.DataFrame(records, columns=columns), RATE_TYPES)
+
+
+def snapshot_days(engine: Engine, warehouse: Warehouse, report: ReportFilter) -> pd.DataFrame:
+    """The snapshots taken in the date range. Columns: date, taken_at, is_backfill, counts."""
+    snapshots, dates = warehouse.snapshots, warehouse.dim_date
+    query = (
+        select(
+            dates.c.date,
+            snapshots.c.taken_at,
+            snapshots.c.is_backfill,
+            snapshots.c.training_images,
+            snapshots.c.predictions,
+            snapshots.c.models,
+            snapshots.c.duration_ms,
+        )
+        .join(dates, dates.c.id == snapshots.c.date_id)
+        .where(and_(True, *_date_range(snapshots.c.date_id, report)))
+        .order_by(dates.c.date.desc())
+    )
+    columns = [
+        "date",
+        "taken_at",
+        "is_backfill",
+        "training_images",
+        "predictions",
+        "models",
+        "duration_ms",
+    ]
+    frame = _frame(engine, query, columns)
+    types = {"date": "datetime", "taken_at": "datetime", "is_backfill": "bool"}
+    return _typed(frame, types)
+
+
+def sources(engine: Engine, warehouse: Warehouse) -> list[str]:
+    """The training-image sources the warehouse has seen, for the source filter."""
+    table = warehouse.dim_training_image_source
+    with engine.connect() as connection:
+        return list(connection.execute(select(table.c.source).order_by(table.c.source)).scalars())
+
+
+def values_of(engine: Engine, warehouse: Warehouse, trait_name: str) -> list[str]:
+    """The values a trait can take, with those the warehouse has seen (dog breeds come from
+    the data), as the charts write them."""
+    trait = warehouse.schema.trait(trait_name)
+    column = warehouse.dim_label.c[trait.name]
+    with engine.connect() as connection:
+        seen = connection.execute(select(column).where(column.is_not(None)).distinct()).scalars()
+        return trait_values(trait, [value_text(trait, value) for value in seen])
