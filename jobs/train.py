@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--epochs", help="at most this many epochs (default 30)")
     parser.add_argument("--batch-size", help="images per batch (default 32)")
-    parser.add_argument("--learning-rate", help="Adam learning rate (default 0.001)")
+    parser.add_argument("--learning-rate", help="start of the learning rate (default 0.003)")
     parser.add_argument("--image-size", help="model input in pixels (default 128)")
     parser.add_argument("--validation-share", help="share of images kept for validation (0.2)")
     parser.add_argument("--patience", help="epochs without improvement before stopping (5)")

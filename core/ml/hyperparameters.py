@@ -28,7 +28,7 @@ class HyperParameters:
     backbone: str = "mobilenet_v2"
     epochs: int = 30
     batch_size: int = 32
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3  # the start of a cosine decay when training end to end
     image_size: int = 128
     validation_share: float = 0.2
     patience: int = 5  # epochs without a better validation loss before stopping early

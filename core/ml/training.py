@@ -109,7 +109,9 @@ class _KerasBridge(keras.callbacks.Callback):
             self.callbacks.on_epoch_end(epoch + 1, self.epochs, metrics)
 
 
-def compile_model(model: keras.Model, schema: LabelSchema, learning_rate: float) -> None:
+def compile_model(
+    model: keras.Model, schema: LabelSchema, learning_rate: float, decay_steps: int | None = None
+) -> None:
     """Adam and one loss per trait; sample weights carry the masks and class weights."""
     losses = {
         trait.name: "sparse_categorical_crossentropy"
@@ -117,7 +119,12 @@ def compile_model(model: keras.Model, schema: LabelSchema, learning_rate: float)
         else "binary_crossentropy"
         for trait in schema.traits
     }
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=losses)
+    rate = (
+        keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.02)
+        if decay_steps
+        else learning_rate
+    )
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss=losses)
 
 
 def train(
@@ -275,8 +282,9 @@ def _train_end_to_end(
     model = build_model(
         schema, backbone, image_size=params.image_size, augment=params.augment, seed=params.seed
     )
-    compile_model(model, schema, params.learning_rate)
     size, batch_size = params.image_size, params.batch_size
+    steps = params.epochs * -(-len(train_split.indices) // batch_size)
+    compile_model(model, schema, params.learning_rate, decay_steps=steps)  # cosine to the end
 
     def batches(split: _Split, shuffle: bool) -> ImageBatches:
         return ImageBatches(
