@@ -1,7 +1,54 @@
-"""Cat Identifier console: sign-in gate and page router."""
+"""Cat Identifier console: the sign-in gate and the page router (only the pages a role may open)."""
+
+from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="Cat Identifier console", page_icon="🛠️", layout="wide")
-st.title("Cat Identifier console")
-st.info("Sign-in comes with the console issue.")
+from admin_app.auth import make_authenticator, request_sign_out, session_user, sign_in_page
+from admin_app.resources import get_database
+from core.db.users import UserRepository
+from core.errors import UserError
+from core.services.auth import may_open
+
+PAGES_DIR = Path(__file__).parent / "pages"
+# (file, title, icon); files written by later issues are registered once they exist
+PAGES = (
+    ("training_images.py", "Training images", ":material/photo_library:"),
+    ("import_images.py", "Import", ":material/upload:"),
+    ("review.py", "Review predictions", ":material/rate_review:"),
+    ("training.py", "Training", ":material/model_training:"),
+    ("models.py", "Models", ":material/deployed_code:"),
+    ("dashboards.py", "Dashboards", ":material/monitoring:"),
+    ("users.py", "Users", ":material/group:"),
+)
+
+st.set_page_config(page_title="Cat Identifier console", page_icon="🐈", layout="wide")
+
+try:
+    users = UserRepository(get_database())
+except UserError as err:
+    st.error(str(err))
+    st.stop()
+
+authenticator = make_authenticator(users)
+user = session_user(authenticator, users)
+
+if user is None:
+
+    def sign_in() -> None:
+        sign_in_page(users)
+
+    st.navigation(
+        [st.Page(sign_in, title="Sign in", icon=":material/login:")], position="hidden"
+    ).run()
+else:
+    pages = [
+        st.Page(PAGES_DIR / file, title=title, icon=icon)
+        for file, title, icon in PAGES
+        if (PAGES_DIR / file).exists() and may_open(user.role, title)
+    ]
+    current = st.navigation(pages)
+    with st.sidebar:
+        st.caption(f"Signed in as **{user.display_name}** ({user.role})")
+        st.button("Sign out", icon=":material/logout:", on_click=request_sign_out)
+    current.run()

@@ -131,10 +131,12 @@ class ImageFilter:
             created["$lte"] = datetime.combine(self.created_to, time.max, UTC)
         if created:
             query["created_at"] = created
+        # forms that give the same answer on MongoDB and nx-27017 (whose $ne: None and
+        # field: None disagree between find and count)
         if self.is_near_duplicate is True:
-            query["near_duplicate_of"] = {"$ne": None}
+            query["near_duplicate_of"] = {"$type": "string"}
         elif self.is_near_duplicate is False:
-            query["near_duplicate_of"] = None
+            query["near_duplicate_of"] = {"$in": [None]}
         return query
 
 

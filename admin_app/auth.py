@@ -1,0 +1,177 @@
+"""The console's sign-in gate: every page calls `require_login()` first.
+
+Passwords are checked by `core.services.auth.sign_in` (UserRepository.authenticate), so the
+lockout after repeated failures always applies. streamlit-authenticator keeps the sign-in
+cookie (a reload within the session timeout needs no password) and signs out; its own
+password check is never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from streamlit.errors import StreamlitAPIException
+from streamlit_authenticator.utilities import LoginError
+
+from admin_app.resources import get_cookie_key, get_database, get_settings
+from core.db.users import User, UserRepository
+from core.errors import UserError
+from core.services.auth import (
+    AUTH_STATUS_KEY,
+    LAST_ACTIVITY_KEY,
+    USERNAME_KEY,
+    build_credentials,
+    check_session,
+    expired_message,
+    sign_in,
+)
+
+COOKIE_NAME = "cat_identifier_console"
+ROUTER = "app.py"  # relative to the main script: admin_app/app.py when pages run unrouted
+SIGN_OUT_KEY = "sign_out_requested"
+SET_COOKIE_KEY = "sign_in_cookie_pending"
+
+
+def _stop_with(message: str, *, is_error: bool = False) -> None:
+    (st.error if is_error else st.info)(message)
+    st.stop()
+
+
+def _users() -> UserRepository:
+    try:
+        return UserRepository(get_database())
+    except UserError as err:
+        _stop_with(str(err), is_error=True)
+        raise  # not reached: st.stop() ends the run
+
+
+def require_login() -> User:
+    """The signed-in user; without a valid session only a sign-in note is shown, then stop."""
+    if st.session_state.pop(SIGN_OUT_KEY, False):  # the router normally handles it first
+        end_session()
+    if st.session_state.get(AUTH_STATUS_KEY) is not True:
+        _to_sign_in()
+        _stop_with("Please sign in to use the Cat Identifier console.")
+    try:
+        timeout = get_settings().session_timeout_minutes
+    except UserError as err:
+        _stop_with(str(err), is_error=True)
+    check = check_session(st.session_state, _users(), now=time.time(), timeout_minutes=timeout)
+    if check.user is None:
+        end_session()
+        if check.has_expired:
+            st.warning(expired_message(timeout))
+        _stop_with("Please sign in to use the Cat Identifier console.")
+    st.session_state[LAST_ACTIVITY_KEY] = time.time()
+    return check.user
+
+
+def _to_sign_in() -> None:
+    """Open the router's sign-in form when a page file was run without the router.
+
+    Until some session has run the router, Streamlit treats admin_app/pages/ as a legacy pages
+    folder, so a first visit to e.g. /users runs that file alone; under the router (and in
+    tests that run a page file alone) there is no such page and the short note is shown.
+    """
+    with contextlib.suppress(StreamlitAPIException):
+        st.switch_page(ROUTER)
+
+
+def start_session(user: User) -> None:
+    st.session_state[AUTH_STATUS_KEY] = True
+    st.session_state[USERNAME_KEY] = user.username
+    st.session_state["name"] = user.display_name
+    st.session_state["roles"] = [user.role]
+    st.session_state[LAST_ACTIVITY_KEY] = time.time()
+    st.session_state["logout"] = None  # streamlit-authenticator: the cookie counts again
+
+
+def end_session() -> None:
+    for key in (AUTH_STATUS_KEY, USERNAME_KEY, "name", "roles", LAST_ACTIVITY_KEY):
+        st.session_state[key] = None
+    st.session_state["logout"] = True  # streamlit-authenticator: ignore the cookie from now on
+
+
+def request_sign_out() -> None:
+    """Button callback: sign out at the start of the next run, before any page renders."""
+    st.session_state[SIGN_OUT_KEY] = True
+
+
+def make_authenticator(users: UserRepository) -> stauth.Authenticate:
+    """streamlit-authenticator for the cookie only; it renders an invisible cookie component."""
+    timeout = get_settings().session_timeout_minutes
+    return stauth.Authenticate(
+        build_credentials(users.list()),
+        cookie_name=COOKIE_NAME,
+        cookie_key=get_cookie_key(),
+        cookie_expiry_days=timeout / (24 * 60),  # a cookie never outlives the session timeout
+        auto_hash=False,
+        login_sleep_time=0,
+    )
+
+
+def session_user(authenticator: stauth.Authenticate, users: UserRepository) -> User | None:
+    """The signed-in user of this session (after a sign-out request, a cookie sign-in or an
+    expired session), or None; refreshes the activity time."""
+    if st.session_state.pop(SIGN_OUT_KEY, False):
+        if st.session_state.get(AUTH_STATUS_KEY):
+            authenticator.logout(location="unrendered")  # also deletes the cookie
+        end_session()
+        return None
+    if st.session_state.get(AUTH_STATUS_KEY) is not True:
+        try:
+            authenticator.login(location="unrendered")  # signs in from a valid cookie
+        except LoginError:  # the cookie names a user that was removed
+            end_session()
+        if st.session_state.get(AUTH_STATUS_KEY) is True:
+            st.session_state[LAST_ACTIVITY_KEY] = time.time()
+    timeout = get_settings().session_timeout_minutes
+    check = check_session(st.session_state, users, now=time.time(), timeout_minutes=timeout)
+    if check.user is None:
+        if st.session_state.get(AUTH_STATUS_KEY):
+            authenticator.logout(location="unrendered")
+        end_session()
+        if check.has_expired:
+            st.session_state["sign_in_note"] = expired_message(timeout)
+        return None
+    st.session_state[LAST_ACTIVITY_KEY] = time.time()
+    if st.session_state.pop(SET_COOKIE_KEY, False):
+        authenticator.cookie_controller.set_cookie()
+    return check.user
+
+
+def sign_in_page(users: UserRepository) -> None:
+    """The only page shown without a session."""
+    settings = get_settings()
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        st.title("Cat Identifier console")
+        if note := st.session_state.pop("sign_in_note", None):
+            st.warning(note)
+        with st.form("sign_in", enter_to_submit=True):
+            st.subheader("Sign in")
+            username = st.text_input("Username", autocomplete="username")
+            password = st.text_input("Password", type="password", autocomplete="current-password")
+            submitted = st.form_submit_button("Sign in", type="primary", width="stretch")
+        if submitted:
+            try:
+                user = sign_in(
+                    users,
+                    username,
+                    password,
+                    max_failed_logins=settings.max_failed_logins,
+                    lockout_minutes=settings.lockout_minutes,
+                )
+            except UserError as err:
+                st.error(str(err))
+            else:
+                start_session(user)
+                st.session_state[SET_COOKIE_KEY] = True  # set by the next run, which stays
+                st.rerun()
+        st.caption(
+            "No account yet? An administrator adds you on the Users page; the first one comes "
+            "from `python -m jobs.users add NAME` or ADMIN_USERNAME/ADMIN_PASSWORD."
+        )
