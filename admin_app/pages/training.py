@@ -1,0 +1,327 @@
+"""Console page: the training set in numbers, start a training run, follow it live, past runs."""
+
+import streamlit as st
+
+from admin_app.auth import require_login
+from admin_app.resources import get_database, get_settings
+from core.db.models import ModelRepository
+from core.db.mongo import mongo_uri_for
+from core.db.training_images import TrainingImageRepository
+from core.db.training_runs import TrainingRunRepository
+from core.errors import NotFoundError, UserError
+from core.services import training
+from core.services.model_registry import model_name, trait_metrics
+from core.services.training_view import (
+    cancel_run,
+    current_run,
+    log_text,
+    parameter_fields,
+    run_label,
+    run_view,
+    runs_table,
+    summarize_training_set,
+)
+from core.training_charts import (
+    accuracy_chart,
+    final_accuracy_chart,
+    loss_chart,
+    value_counts_chart,
+)
+
+user = require_login()
+settings = get_settings()
+database = get_database()
+schema = settings.schema
+runs = TrainingRunRepository(database)
+models = ModelRepository(database)
+state = st.session_state
+LIVE_EVERY_S, IDLE_EVERY_S = 2, 10
+STATUS_BADGES = {
+    "queued": ":gray-badge[:material/schedule: Queued]",
+    "running": ":blue-badge[:material/progress_activity: Running]",
+    "succeeded": ":green-badge[:material/check_circle: Succeeded]",
+    "failed": ":red-badge[:material/error: Failed]",
+    "cancelled": ":orange-badge[:material/cancel: Cancelled]",
+}
+
+st.title("Training")
+if note := state.pop("training_note", None):
+    st.success(note, icon=":material/rocket_launch:")
+
+
+def show_run(run, *, key: str, log_lines: int = 200) -> None:
+    """A run's status, time, progress, charts and log (live or from the history)."""
+    view = run_view(run, schema)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.markdown(f"{STATUS_BADGES.get(run.status, run.status)} · run `{run.id}`")
+        if run.is_active and st.button(
+            "Cancel run",
+            icon=":material/stop_circle:",
+            key=f"{key}_cancel",
+            disabled=run.is_cancel_requested,
+            help="The job stops at its next batch; the active model stays as it is.",
+        ):
+            try:
+                cancel_run(runs, run.id)
+            except UserError as err:
+                st.error(str(err))
+            else:
+                st.rerun()  # also re-enables "Start training" when the run ended at once
+    with st.container(horizontal=True):
+        st.metric("Elapsed" if run.is_active else "Duration", view.elapsed_text, border=True)
+        st.metric("Epoch", f"{run.epoch} / {max(run.epochs, 1)}", border=True)
+        st.metric("Backbone", str(run.parameters.get("backbone", "–")), border=True)
+        st.metric("Started by", run.requested_by or "–", border=True)
+    st.progress(view.progress, text=view.progress_text)
+    if run.is_cancel_requested and run.is_active:
+        st.info("Cancel requested: the job stops at its next batch.", icon=":material/hourglass:")
+    if run.status == "failed":
+        reason = run.error or "no reason was recorded"
+        st.error(f"The run failed: {reason}", icon=":material/error:")
+    elif run.status == "cancelled":
+        st.warning(f"The run was cancelled. {run.error or ''}".strip(), icon=":material/cancel:")
+    elif run.status == "succeeded" and run.model_id:
+        if run.model_id == models.active_id():
+            st.success(
+                f"Model `{run.model_id}` is stored and active; the breeder app uses it now.",
+                icon=":material/check_circle:",
+            )
+        elif run.is_model_activated:
+            st.info(
+                f"Model `{run.model_id}` was activated when the run ended; another model is "
+                "active now (see the Models page).",
+                icon=":material/info:",
+            )
+        else:
+            st.info(
+                f"Model `{run.model_id}` is stored but not active: it is worse than the active "
+                "model on some trait. Compare and activate it on the Models page.",
+                icon=":material/info:",
+            )
+    if view.losses.empty:
+        if run.is_active:
+            st.caption("Charts of loss and accuracy appear here after the first epoch.")
+    else:
+        show_charts(run, view, key=key)
+    entries = runs.last_log_entries(run.id, log_lines)
+    st.markdown(f"**Log** · last {len(entries)} lines" if entries else "**Log**")
+    height = 300 if len(entries) > 12 else "content"  # a short log needs no scroll box
+    st.code(log_text(entries) or "No log lines yet.", language=None, height=height, wrap_lines=True)
+
+
+def show_charts(run, view, *, key: str) -> None:
+    """Loss per epoch (and accuracy, per epoch when the job logs it, else at the end)."""
+    traits = ["All traits", *(t.title for t in schema.traits)]
+    trait = st.selectbox("Charts for", traits, key=f"{key}_trait", width=260)
+    left, right = st.columns(2)
+    left.altair_chart(loss_chart(view.losses, trait), width="stretch")
+    with right:
+        if not view.accuracies.empty and trait in set(view.accuracies["trait"]):
+            st.altair_chart(accuracy_chart(view.accuracies, trait), width="stretch")
+        elif run.status == "succeeded" and run.model_id:
+            try:
+                record = models.get(run.model_id)
+            except NotFoundError:
+                st.caption("The model of this run has been deleted since.")
+            else:
+                st.altair_chart(final_accuracy_chart(trait_metrics(record)), width="stretch")
+        else:
+            st.caption(
+                "Accuracy per trait is measured on the validation images when the run ends; "
+                "until then the loss shows how training goes."
+            )
+
+
+def live_section() -> None:
+    """The active run (or the latest one), refreshed every few seconds by itself."""
+    run = current_run(runs)
+    was_active = state.get("training_was_active")
+    state["training_was_active"] = bool(run and run.is_active)
+    if was_active is not None and was_active != state["training_was_active"]:
+        st.rerun()  # a run started or ended: the whole page (the Start button) must update
+    if run is None:
+        st.info("No training run yet. Check the training set below and start the first one.")
+        return
+    if run.is_active:
+        st.subheader("Current run")
+    else:
+        st.subheader("Latest run")
+        st.caption(f"Ended {run.ended_at or run.requested_at:%d %b %Y %H:%M} UTC")
+    show_run(run, key="live")
+
+
+active = current_run(runs)
+is_active = bool(active and active.is_active)
+state["training_was_active"] = is_active
+st.fragment(live_section, run_every=LIVE_EVERY_S if is_active else IDLE_EVERY_S)()
+
+st.divider()
+st.subheader("Start a new run")
+images = TrainingImageRepository(database)
+summary = summarize_training_set(images, schema)
+with st.container(horizontal=True):
+    st.metric("Labelled images", f"{summary.labelled:,}", border=True)
+    st.metric(
+        "Unlabelled images",
+        f"{summary.unlabelled:,}",
+        help="Not used for training; label them on the Training images page.",
+        border=True,
+    )
+    st.metric(
+        "Values with no image",
+        f"{int((summary.counts['images'] == 0).sum()):,}",
+        help="Trait values no labelled image has: the model cannot learn to predict them.",
+        border=True,
+    )
+if summary.problem:
+    st.error(summary.problem, icon=":material/block:")
+if summary.warnings:
+    st.warning(
+        "**Worth a look before training**\n" + "\n".join(f"- {w}" for w in summary.warnings),
+        icon=":material/warning:",
+    )
+with st.expander("Labelled images per trait value", expanded=summary.labelled > 0):
+    if summary.counts.empty or not summary.labelled:
+        st.caption("No labelled image yet.")
+    else:
+        traits = [t for t in schema.traits if (summary.counts["trait"] == t.name).any()]
+        for start in range(0, len(traits), 3):
+            for trait, cell in zip(traits[start : start + 3], st.columns(3), strict=False):
+                frame = summary.counts[summary.counts["trait"] == trait.name]
+                cell.altair_chart(value_counts_chart(frame, trait.title), width="stretch")
+
+fields = parameter_fields(backbone=settings.backbone, resize_mode=settings.resize_mode)
+
+
+def parameter_input(field):
+    key = f"param_{field.name}"
+    if field.kind == "choice":
+        options = list(field.options)
+        index = options.index(field.default)
+        return st.selectbox(field.label, options, index=index, key=key, help=field.help)
+    if field.kind == "whole":
+        return st.number_input(
+            field.label,
+            min_value=int(field.low),
+            max_value=int(field.high),
+            value=int(field.default),
+            step=int(field.step),
+            key=key,
+            help=field.help,
+        )
+    if field.kind == "number":
+        return st.number_input(
+            field.label,
+            min_value=float(field.low),
+            max_value=float(field.high),
+            value=float(field.default),
+            step=float(field.step),
+            format="%g",
+            key=key,
+            help=field.help,
+        )
+    if field.kind == "share":
+        return st.slider(
+            field.label,
+            min_value=float(field.low),
+            max_value=float(field.high),
+            value=float(field.default),
+            step=float(field.step),
+            format="percent",
+            key=key,
+            help=field.help,
+        )
+    return st.toggle(field.label, value=bool(field.default), key=key, help=field.help)
+
+
+with st.form("new_run", border=True):
+    values = {}
+    basic = [f for f in fields if not f.is_advanced]
+    for start in range(0, len(basic), 3):  # row by row: a phone shows them in this order
+        for field, cell in zip(basic[start : start + 3], st.columns(3), strict=False):
+            with cell:
+                values[field.name] = parameter_input(field)
+    with st.expander("More settings"):
+        advanced = [f for f in fields if f.is_advanced]
+        for start in range(0, len(advanced), 2):
+            for field, cell in zip(advanced[start : start + 2], st.columns(2), strict=False):
+                with cell:
+                    values[field.name] = parameter_input(field)
+        activate = st.toggle(
+            "Activate the new model even if it is worse than the active one",
+            key="param_activate",
+            help="Otherwise a new model becomes active only when it is at least as accurate as "
+            "the active model on every trait.",
+        )
+    if is_active:
+        st.caption(f"Run {active.id} is {active.status}; wait for it to end or cancel it.")
+    elif summary.problem:
+        st.caption("Fix the training set first (see above).")
+    submitted = st.form_submit_button(
+        "Start training",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=is_active or not summary.can_train,
+    )
+if submitted:
+    try:
+        launcher = training.detached_launcher(settings, mongo_uri_for(settings))
+        run_id = training.start_training_run(
+            runs, launcher, values, requested_by=user.username, activate=activate
+        )
+    except UserError as err:
+        st.error(str(err))
+    else:
+        state["training_note"] = (
+            f"Started run {run_id}; it runs in the background, so you may leave this page."
+        )
+        st.rerun()
+
+st.divider()
+st.subheader("History")
+past = runs.list(limit=100)
+if not past:
+    st.caption("Past runs appear here with their status, duration and log.")
+else:
+    st.dataframe(
+        runs_table(past),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Requested": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+            "Error": st.column_config.TextColumn(width="large"),
+        },
+    )
+
+    @st.fragment
+    def run_details() -> None:
+        labels = {run.id: run_label(run) for run in past if not run.is_active}
+        chosen = st.selectbox(
+            "Open a past run",
+            list(labels),
+            index=None,
+            placeholder="Choose a run to see its charts and full log",
+            format_func=labels.get,
+            key="history_run",
+            width=420,
+        )
+        if chosen is None:
+            return
+        run = runs.get(chosen)
+        with st.container(border=True):
+            show_run(run, key="history", log_lines=2000)
+            if run.model_id:
+                try:
+                    st.caption(f"Model: {model_name(models.get(run.model_id))}")
+                except NotFoundError:
+                    st.caption("Its model has been deleted since.")
+            st.download_button(
+                "Download the full log",
+                data=lambda: log_text(runs.log_entries(run.id, limit=100_000)),
+                file_name=f"training-run-{run.id}.log",
+                mime="text/plain",
+                icon=":material/download:",
+                key="history_log_download",
+            )
+
+    run_details()

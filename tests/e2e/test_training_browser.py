@@ -1,0 +1,145 @@
+"""Training in a real browser: start a tiny run from the Training page, watch it succeed with
+its chart (the page refreshes by itself), then activate the new model on the Models page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import uuid4
+
+import pytest
+from pymongo import MongoClient
+
+from core.db.indexes import ensure_all
+from core.db.models import ModelRepository
+from core.db.training_images import TrainingImageRepository
+from core.db.training_runs import TrainingRunRepository
+from core.db.users import UserRepository
+from core.labels import CAT_PHENOTYPE
+from core.services.demo import add_demo_images
+from tests.console2_support import perfect_model
+from tests.console_support import CONSOLE_APP, PASSWORD
+from tests.e2e.conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+RUN_TIMEOUT_MS = 240_000  # the job imports TensorFlow, prepares 48 images, trains 2 epochs
+
+
+@pytest.fixture
+def console(
+    mongo_uri: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory, streamlit_server
+) -> Iterator[tuple[str, object]]:
+    """A console on a database with 48 demo images and an active model that claims perfect
+    accuracy, so the new run's model is stored without being activated by itself."""
+    db_name = f"test_training_{uuid4().hex[:8]}"
+    with MongoClient(mongo_uri, tz_aware=True) as client:
+        database = client[db_name]
+        ensure_all(database)
+        UserRepository(database).add("ann", PASSWORD, display_name="Ann Breeder")
+        add_demo_images(TrainingImageRepository(database), CAT_PHENOTYPE, count=48, seed=3)
+        perfect_model(database)
+        env = {
+            "MONGO_URI": mongo_uri,
+            "MONGO_DB": db_name,
+            "DATABASE_URL": postgres_url,
+            "DATA_DIR": str(tmp_path_factory.mktemp("training-console")),
+            "LABEL_SCHEMA": "cat_phenotype",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        }
+        yield streamlit_server(CONSOLE_APP, env).url, database
+        client.drop_database(db_name)
+
+
+def settle(page) -> None:
+    page.wait_for_timeout(500)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=90_000)
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=ARTIFACTS / f"training-{name}.png", full_page=True)
+
+
+def choose(page, label: str, pick) -> None:
+    """Open a select box by its label and click the option `pick(options)` finds; a click
+    that lands while the app reruns may not open the list, so it is tried again."""
+    for attempt in range(3):
+        page.get_by_role("combobox", name=label, exact=True).click()
+        option = pick(page.get_by_role("option")).first
+        try:
+            option.wait_for(timeout=5_000)
+        except Exception:
+            if attempt == 2:
+                shot(page, f"choose-{label}")
+                raise
+            page.keyboard.press("Escape")
+            settle(page)
+            continue
+        option.click()
+        settle(page)
+        return
+
+
+def open_page(page, title: str) -> None:
+    """Open a console page from the sidebar; a click while the app still reruns (the sign-in
+    cookie reruns it once) can be lost, so it is tried again."""
+    heading = page.get_by_role("heading", name=title, exact=True)
+    for attempt in range(3):
+        settle(page)
+        page.get_by_role("link", name=title, exact=True).click()
+        try:
+            heading.wait_for(timeout=60_000 if attempt else 20_000)
+            break
+        except Exception:
+            if attempt == 2:
+                shot(page, f"open-{title}")
+                raise
+    settle(page)
+
+
+def test_start_a_tiny_run_watch_it_succeed_and_activate_its_model(console, browser_page) -> None:
+    url, database = console
+    page = browser_page
+    page.goto(url)
+    page.get_by_role("button", name="Sign in").wait_for()
+    settle(page)
+    page.get_by_role("textbox", name="Username").fill("ann")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Training images").wait_for(timeout=60_000)
+
+    open_page(page, "Training")
+    choose(page, "Backbone", lambda options: options.filter(has_text="small_cnn"))
+    for label, value in (("Epochs", "2"), ("Image size (pixels)", "48"), ("Batch size", "16")):
+        field = page.get_by_role("spinbutton", name=label)
+        field.fill(value)
+        field.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Started run").wait_for(timeout=60_000)
+    try:
+        # no reload from here on: the live view refreshes by itself until the run ends
+        page.get_by_text("Done after 2 of 2 epochs").wait_for(timeout=RUN_TIMEOUT_MS)
+        page.get_by_text("is stored but not active").wait_for(timeout=30_000)
+    except Exception:
+        shot(page, "run-failed")
+        runs = TrainingRunRepository(database)
+        for run in runs.list():
+            print(run.status, run.error, [e.message for e in runs.last_log_entries(run.id)])
+        raise
+    [run] = TrainingRunRepository(database).list()
+    assert run.status == "succeeded" and run.requested_by == "ann" and not run.is_model_activated
+    charts = page.get_by_test_id("stVegaLiteChart").filter(has_text="Loss per epoch")
+    charts.first.wait_for()
+    assert page.get_by_role("button", name="Start training").is_enabled()
+    page.get_by_role("heading", name="Latest run").scroll_into_view_if_needed()
+    shot(page, "succeeded")
+
+    open_page(page, "Models")
+    choose(page, "Model", lambda options: options.filter(has_text=f"#{run.model_id[-6:]}"))
+    settle(page)
+    page.get_by_role("button", name="Activate").click()
+    page.get_by_text(f"#{run.model_id[-6:]} is now active").wait_for(timeout=30_000)
+    shot(page, "activated")
+
+    models = ModelRepository(database)
+    assert models.active_id() == run.model_id
+    assert [m.id for m in models.list() if m.is_active] == [run.model_id]
