@@ -124,7 +124,12 @@ def compile_model(
         if decay_steps
         else learning_rate
     )
-    model.compile(optimizer=keras.optimizers.Adam(rate), loss=losses)
+    model.compile(
+        optimizer=keras.optimizers.Adam(rate),
+        loss=losses,
+        # weighted, so that gated traits count only where they apply (the sample weights)
+        weighted_metrics={trait.name: ["accuracy"] for trait in schema.traits},
+    )
 
 
 def train(

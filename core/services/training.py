@@ -151,6 +151,29 @@ class _Heartbeat:
         self._stop.set()
 
 
+def record_epoch(
+    runs: TrainingRunRepository,
+    run_id: str,
+    epoch: int,
+    epochs: int,
+    metrics: Mapping[str, float],
+    log: Callable[[str], None],
+) -> None:
+    """Store an epoch's metrics and write one log line about it."""
+    runs.record_epoch(run_id, epoch, epochs, metrics)
+    accuracies = [
+        f"{name.removeprefix('val_').removesuffix('_accuracy')} {value:.0%}"
+        for name, value in metrics.items()
+        if name.startswith("val_") and name.endswith("_accuracy")
+    ]
+    line = f"Epoch {epoch}/{epochs}: loss {metrics.get('loss', float('nan')):.3f}"
+    if "val_loss" in metrics:
+        line += f", validation loss {metrics['val_loss']:.3f}"
+    if accuracies:
+        line += f"; validation accuracy {', '.join(accuracies)}"
+    log(line + ".")
+
+
 def run_training_job(
     database: Database, run_id: str, *, schema: LabelSchema, settings: Settings
 ) -> str:
@@ -235,8 +258,8 @@ def _train_and_store(
             params,
             TrainingCallbacks(
                 on_log=log,
-                on_epoch_end=lambda epoch, epochs, metrics: runs.record_epoch(
-                    run_id, epoch, epochs, metrics
+                on_epoch_end=lambda epoch, epochs, metrics: record_epoch(
+                    runs, run_id, epoch, epochs, metrics, log
                 ),
                 should_cancel=should_cancel,
             ),
