@@ -81,6 +81,7 @@ class TrainingResult:
     epochs_run: int
     schema: LabelSchema | None = None  # with open traits' values fixed from the training set
     warnings: list[str] = field(default_factory=list)
+    feature_key: str | None = None  # the cached embeddings it used (frozen backbones only)
 
 
 class _KerasBridge(keras.callbacks.Callback):
@@ -183,13 +184,14 @@ def train(
         f"Training {what}{backbone.name} on {len(train_indices)} images, validating on "
         f"{len(validation_indices)}, for up to {params.epochs} epochs."
     )
+    key = feature_key(backbone, params.image_size, params.resize_mode)
     if backbone.is_pretrained:
         store = features if features is not None else InMemoryFeatureStore()
         vectors = compute_missing_features(
             backbone,
             images,
             store,
-            feature_key(backbone, params.image_size, params.resize_mode),
+            key,
             batch_size=params.batch_size,
             log=callbacks.log,
             should_cancel=callbacks.should_cancel,
@@ -228,6 +230,7 @@ def train(
         epochs_run=len(bridge.history),
         schema=schema,
         warnings=warnings,
+        feature_key=key if backbone.is_pretrained else None,
     )
 
 

@@ -284,6 +284,7 @@ def _train_and_store(
         training_started=started,
         training_ended=utcnow(),
         run_id=run_id,
+        feature_key=result.feature_key,
     )
     active = models.active()
     activate = force_activate or is_better_or_equal(result.metrics, active)

@@ -14,6 +14,7 @@ import pytest
 from pymongo.database import Database
 
 from core.config import Settings
+from core.db.features import FeatureRepository
 from core.db.models import ModelRepository
 from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
@@ -240,3 +241,49 @@ def test_dog_breed_schema_trains_one_softmax_head(mongo_db: Database, settings: 
     model = ModelRepository(mongo_db).active()
     assert model.schema.trait_names == ["breed"]
     assert len(model.schema.trait("breed").values) >= 10
+
+
+@pytest.mark.slow
+def test_frozen_backbone_run_caches_features_and_deleting_its_model_removes_them(
+    mongo_db: Database, settings: Settings, cat_images, tmp_path: Path
+) -> None:
+    import keras
+
+    weights = tmp_path / "mobilenet_v2.weights.h5"
+    keras.applications.MobileNetV2(
+        include_top=False, weights=None, input_shape=(96, 96, 3)
+    ).save_weights(weights)
+    frozen = Settings(**{**settings.__dict__, "backbone_weights": str(weights)})
+    runs, models = TrainingRunRepository(mongo_db), ModelRepository(mongo_db)
+    params = {**TINY, "backbone": "mobilenet_v2", "image_size": 96}
+    first = start_training_run(runs, lambda args: None, params, requested_by="ann")
+    assert run_training_job(mongo_db, first, schema=CAT_PHENOTYPE, settings=frozen) == "succeeded"
+    features = FeatureRepository(mongo_db)
+    key = mongo_db.prediction_models.find_one({"run_id": first})["feature_key"]
+    assert key.startswith("mobilenet_v2:") and features.count(key) == 48
+
+    second = start_training_run(runs, lambda args: None, params, requested_by="ann", activate=True)
+    run_training_job(mongo_db, second, schema=CAT_PHENOTYPE, settings=frozen)
+    assert any("48 of 48 images cached" in e.message for e in runs.log_entries(second))
+    models.delete(runs.get(first).model_id)
+    assert features.count(key) == 48  # the active model still uses them
+
+    newest = models.get(runs.get(second).model_id)
+    other = models.add(
+        b"a model without cached features",
+        schema=CAT_PHENOTYPE,
+        backbone="small_cnn",
+        image_size=48,
+        resize_mode="pad",
+        hyper_parameters={},
+        metrics={},
+        confusion={},
+        thresholds={},
+        validation_image_ids=[],
+        training_set_size=48,
+        training_started=None,
+        training_ended=None,
+    )
+    models.activate(other)
+    models.delete(newest.id)
+    assert features.count(key) == 0
