@@ -31,7 +31,7 @@ from core.services.training import detached_launcher, start_training_run
 from jobs._cli import ProgressBar, run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_IMAGES = 400
+DEMO_IMAGES = 1000  # enough for the first model to learn every trait (README benchmarks)
 
 
 def streamlit_command(script: str, port: int) -> list[str]:

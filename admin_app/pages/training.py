@@ -70,7 +70,7 @@ def show_run(run, *, key: str, log_lines: int = 200) -> None:
     with st.container(horizontal=True):
         st.metric("Elapsed" if run.is_active else "Duration", view.elapsed_text, border=True)
         st.metric("Epoch", f"{run.epoch} / {max(run.epochs, 1)}", border=True)
-        st.metric("Backbone", str(run.parameters.get("backbone", "–")), border=True)
+        st.metric("Backbone", run.backbone or "–", border=True)
         st.metric("Started by", run.requested_by or "–", border=True)
     st.progress(view.progress, text=view.progress_text)
     if run.is_cancel_requested and run.is_active:

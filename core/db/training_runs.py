@@ -51,6 +51,12 @@ class TrainingRun:
     model_id: str | None = None
     is_model_activated: bool = False
     is_cancel_requested: bool = False
+    backbone_used: str | None = None  # differs from the requested one after a fallback
+
+    @property
+    def backbone(self) -> str:
+        """The backbone the run used (once known), else the one it asked for."""
+        return self.backbone_used or str(self.parameters.get("backbone", ""))
 
     @property
     def is_active(self) -> bool:
@@ -84,6 +90,7 @@ class TrainingRun:
             model_id=doc.get("model_id"),
             is_model_activated=bool(doc.get("is_model_activated")),
             is_cancel_requested=bool(doc.get("cancel_requested")),
+            backbone_used=doc.get("backbone_used"),
         )
 
 
@@ -175,6 +182,10 @@ class TrainingRunRepository:
                 }
             },
         )
+
+    def record_backbone(self, run_id: str, backbone: str) -> None:
+        """Note the backbone the job really uses (the fallback when weights are missing)."""
+        self._runs.update_one({"_id": to_object_id(run_id)}, {"$set": {"backbone_used": backbone}})
 
     def request_cancel(self, run_id: str) -> None:
         """Ask the job to stop at its next batch (a queued run is cancelled at once)."""

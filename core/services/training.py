@@ -267,6 +267,7 @@ def _train_and_store(
             weights_path=settings.backbone_weights,
             fallback=settings.backbone_fallback,
         )
+    runs.record_backbone(run_id, result.backbone_name)
     models = ModelRepository(database)
     trained_schema = result.schema or schema
     model_id = models.add(

@@ -315,7 +315,7 @@ def runs_table(runs: Sequence[TrainingRun]) -> pd.DataFrame:
                 "Status": run.status,
                 "Duration": format_duration(run.duration_s),
                 "By": run.requested_by,
-                "Backbone": params.get("backbone", ""),
+                "Backbone": run.backbone,
                 "Epochs": f"{run.epoch} / {params.get('epochs', run.epochs)}",
                 "Model": (run.model_id or "")
                 + (" (activated)" if run.model_id and run.is_model_activated else ""),

@@ -131,6 +131,16 @@ def test_only_one_training_run_at_a_time(mongo_db: Database) -> None:
     assert runs.active().id == second
 
 
+def test_a_run_shows_the_backbone_it_really_used(mongo_db: Database) -> None:
+    runs = TrainingRunRepository(mongo_db)
+    run_id = runs.create({"backbone": "mobilenet_v2"}, requested_by="ann")
+    assert runs.get(run_id).backbone == "mobilenet_v2"
+
+    runs.record_backbone(run_id, "small_cnn")  # no ImageNet weights: the fallback
+
+    assert runs.get(run_id).backbone == "small_cnn"
+
+
 def test_cancel_and_stale_runs(mongo_db: Database) -> None:
     runs = TrainingRunRepository(mongo_db)
     queued = runs.create({}, requested_by="ann")

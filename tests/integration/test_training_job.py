@@ -91,6 +91,7 @@ def test_train_wait_succeeds_and_first_model_becomes_active(
     assert "Training end to end with small_cnn" in result.stdout
     run = TrainingRunRepository(mongo_db).list()[0]
     assert run.status == "succeeded" and run.epoch == 2 and run.is_model_activated
+    assert run.backbone_used == "small_cnn"
     model = ModelRepository(mongo_db).active()
     assert model.id == run.model_id and model.training_set_size == 48
     assert set(model.metrics) == set(CAT_PHENOTYPE.trait_names)
