@@ -199,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nStopping…", flush=True)
         return 0
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up
         if first_run:
             stop_run(runs, first_run)
         for child in children:
