@@ -158,6 +158,14 @@ class LabelSchema:
         values = {t.name: record.get(t.name) for t in self.traits}
         return self.validate({k: v for k, v in values.items() if v is not None}, partial=True)
 
+    def filter_values(self, values: Mapping[str, Any] | None) -> Label:
+        """Trait values chosen in filter widgets, parsed; empty choices mean any value."""
+        return {
+            name: self.trait(name).parse(value)
+            for name, value in (values or {}).items()
+            if value is not None and value != ""
+        }
+
     def describe(self, label: Mapping[str, Any] | None) -> str:
         """A short text of the label for grids and tables, e.g. "blue, tabby, bicolour"."""
         if not label:

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bson import ObjectId
@@ -50,6 +50,16 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
         return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def created_between(start: date | None, end: date | None) -> dict[str, datetime] | None:
+    """A `created_at` condition for whole days from start to end (either may be open)."""
+    condition: dict[str, datetime] = {}
+    if start:
+        condition["$gte"] = datetime.combine(start, datetime.min.time(), UTC)
+    if end:
+        condition["$lte"] = datetime.combine(end, datetime.max.time(), UTC)
+    return condition or None
 
 
 def connect(uri: str, *, timeout_s: float = 5.0) -> MongoClient:

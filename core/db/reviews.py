@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.database import Database
 
-from core.db.mongo import to_object_id
+from core.db.mongo import created_between, to_object_id
 from core.db.predictions import COLLECTION, Prediction
 from core.db.training_images import utcnow
 
@@ -82,12 +82,7 @@ class ReviewFilter:
             query[f"label.{trait}"] = value
         if self.model_id:
             query["model_id"] = self.model_id
-        created: dict[str, datetime] = {}
-        if self.created_from:
-            created["$gte"] = datetime.combine(self.created_from, time.min, UTC)
-        if self.created_to:
-            created["$lte"] = datetime.combine(self.created_to, time.max, UTC)
-        if created:
+        if created := created_between(self.created_from, self.created_to):
             query["created_at"] = created
         return query
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -13,7 +13,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from core.db.files import FileStore
-from core.db.mongo import as_datetime, to_object_id
+from core.db.mongo import as_datetime, created_between, to_object_id
 from core.errors import NotFoundError
 from core.labels import Label, LabelSchema
 
@@ -124,12 +124,7 @@ class ImageFilter:
                 query[f"label.{trait}"] = value
         if self.source:
             query["source"] = self.source
-        created: dict[str, datetime] = {}
-        if self.created_from:
-            created["$gte"] = datetime.combine(self.created_from, time.min, UTC)
-        if self.created_to:
-            created["$lte"] = datetime.combine(self.created_to, time.max, UTC)
-        if created:
+        if created := created_between(self.created_from, self.created_to):
             query["created_at"] = created
         # forms that give the same answer on MongoDB and nx-27017 (whose $ne: None and
         # field: None disagree between find and count)

@@ -34,6 +34,7 @@ from core.db.training_images import (
 )
 from core.errors import UserError
 from core.labels import Label, LabelSchema, LabelValue, Trait
+from core.services.filters import check_date_range
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -92,16 +93,8 @@ def build_filter(
         )
     if source is not None and source not in SOURCES:
         raise UserError(f"Source {source!r} is not known; use one of: {', '.join(SOURCES)}.")
-    if created_from and created_to and created_from > created_to:
-        raise UserError(
-            f"The start date {created_from.isoformat()} is after the end date "
-            f"{created_to.isoformat()}; pick a start on or before the end."
-        )
-    label = {
-        name: schema.trait(name).parse(value)
-        for name, value in (traits or {}).items()
-        if value is not None and value != ""
-    }
+    check_date_range(created_from, created_to)
+    label = schema.filter_values(traits)
     return GridFilter(
         is_labelled={"all": None, "labelled": True, "unlabelled": False}[status],
         label=label,

@@ -20,6 +20,7 @@ from core.errors import UserError
 from core.images import DEFAULT_MAX_BYTES
 from core.labels import LabelSchema, Trait
 from core.ml.targets import value_name
+from core.services.filters import check_date_range
 from core.services.imports import NearDuplicateIndex, import_image
 
 USER_FEEDBACK_CHOICES = ("any", "accepted", "rejected", "none")
@@ -68,16 +69,8 @@ def build_review_filter(
             f"Review status {review_status!r} is not known; use one of: "
             f"{', '.join(REVIEW_STATUS_CHOICES)}."
         )
-    if created_from and created_to and created_from > created_to:
-        raise UserError(
-            f"The start date {created_from.isoformat()} is after the end date "
-            f"{created_to.isoformat()}; pick a start on or before the end."
-        )
-    label = {
-        name: schema.trait(name).parse(value)
-        for name, value in (traits or {}).items()
-        if value is not None and value != ""
-    }
+    check_date_range(created_from, created_to)
+    label = schema.filter_values(traits)
     status: dict[str, Any] = {
         "any": {},
         "not reviewed": {"is_reviewed": False},
