@@ -22,6 +22,7 @@ from core.config import Settings, free_port
 from core.db.indexes import ensure_all
 from core.db.mongo import _server_command
 from core.db.sql import connect_engine, embedded_postgres_url
+from tests.web_api_server import FAKE_WEB_SLOW_S, FakeWebServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,3 +116,24 @@ def settings(tmp_path: Path, mongo_uri: str, mongo_db_name: str, postgres_url: s
         database_url=postgres_url,
         data_dir=tmp_path / "data",
     )
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Talk to 127.0.0.1 directly even where a proxy is configured."""
+    for name in (
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[FakeWebServer]:
+    """A local server answering like Openverse and Google, serving good and bad images."""
+    with FakeWebServer(slow_seconds=FAKE_WEB_SLOW_S) as server:
+        yield server

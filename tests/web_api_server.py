@@ -39,6 +39,9 @@ ENDLESS_CAP_BYTES = 64 * 1024 * 1024  # the endless image stops here if nobody h
 LICENCES = (("by", "2.0"), ("by-sa", "4.0"), ("cc0", "1.0"), ("by-nc", "3.0"), ("pdm", "1.0"))
 
 
+FAKE_WEB_SLOW_S = 2.0  # how long the shared `web` fixture's server sleeps on "slow"
+
+
 @dataclasses.dataclass(frozen=True)
 class FakeImage:
     """One image the fake search APIs can return."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from pymongo.database import Database
@@ -13,32 +12,15 @@ from core.errors import UserError
 from core.labels import CAT_PHENOTYPE
 from core.services.web_import import import_web_images
 from core.web_search import GoogleImageProvider, OpenverseProvider, parse_url_list
-from tests.web_api_server import GOOGLE_CX, GOOGLE_KEY, FakeWebServer
+from tests.web_api_server import FAKE_WEB_SLOW_S, GOOGLE_CX, GOOGLE_KEY, FakeWebServer
 
 MB = 1024 * 1024
-SLOW_S = 2.0
+SLOW_S = FAKE_WEB_SLOW_S  # how long the fake server sleeps on "slow" requests
 TIMEOUT_S = 0.5
 BLUE = {"is_cat": True, "colour": "blue", "is_tabby": False, "pattern": "self", "is_pointed": False}
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Talk to 127.0.0.1 directly even where a proxy is configured."""
-    for name in (
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def web() -> Iterator[FakeWebServer]:
-    with FakeWebServer(slow_seconds=SLOW_S) as server:
-        yield server
+pytestmark = pytest.mark.usefixtures("no_proxy")  # fixtures in tests/conftest.py
 
 
 def stored(database: Database) -> dict[str, dict]:

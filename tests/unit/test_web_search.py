@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,31 +19,14 @@ from core.web_search import (
     openverse_licence,
     parse_url_list,
 )
-from tests.web_api_server import GOOD_COUNT, GOOGLE_CX, GOOGLE_KEY, FakeWebServer
+from tests.web_api_server import FAKE_WEB_SLOW_S, GOOD_COUNT, GOOGLE_CX, GOOGLE_KEY, FakeWebServer
 
 MB = 1024 * 1024
-SLOW_S = 2.0  # how long the fake server sleeps on "slow" requests
+SLOW_S = FAKE_WEB_SLOW_S  # how long the fake server sleeps on "slow" requests
 TIMEOUT_S = 0.5  # the client timeout in these tests
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Talk to 127.0.0.1 directly even where a proxy is configured."""
-    for name in (
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def web() -> Iterator[FakeWebServer]:
-    with FakeWebServer(slow_seconds=SLOW_S) as server:
-        yield server
+pytestmark = pytest.mark.usefixtures("no_proxy")  # fixtures in tests/conftest.py
 
 
 @pytest.fixture
