@@ -19,6 +19,7 @@ COLLECTION = "training_runs"
 LOG_COLLECTION = "training_log_entries"
 ACTIVE_STATUSES = ("queued", "running")
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+STALE_AFTER_S = 120.0  # a running job writes a heartbeat every 10 s; this much silence means dead
 
 
 def ensure_indexes(database: Database) -> None:
@@ -226,7 +227,9 @@ class TrainingRunRepository:
             },
         )
 
-    def fail_stale(self, *, heartbeat_timeout_s: float = 120, queue_timeout_s: float = 600) -> int:
+    def fail_stale(
+        self, *, heartbeat_timeout_s: float = STALE_AFTER_S, queue_timeout_s: float = 600
+    ) -> int:
         """Mark runs failed whose job stopped sending heartbeats (killed, host lost)."""
         now = utcnow()
         stale = 0

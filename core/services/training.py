@@ -28,7 +28,6 @@ from core.labels import LabelSchema
 
 Launcher = Callable[[list[str]], None]
 HEARTBEAT_INTERVAL_S = 10.0
-STALE_AFTER_S = 120.0
 
 
 def start_training_run(
@@ -43,7 +42,7 @@ def start_training_run(
     from core.ml.hyperparameters import HyperParameters  # keeps Keras out of light imports
 
     params = HyperParameters.from_mapping(parameters).validate()
-    runs.fail_stale(heartbeat_timeout_s=STALE_AFTER_S)
+    runs.fail_stale()
     run_id = runs.create({**params.to_dict(), "activate": activate}, requested_by=requested_by)
     try:
         launch(["-m", "jobs.train", "--run-id", run_id])

@@ -16,7 +16,6 @@ from core.labels import LabelSchema
 from core.ml.backbones import BACKBONES
 from core.ml.hyperparameters import _NUMBER_RANGES, _WHOLE_RANGES, RESIZE_MODES, HyperParameters
 from core.ml.targets import check_training_set, class_names, fill_open_values, value_counts
-from core.services.training import STALE_AFTER_S
 
 FEW_PER_VALUE = 10  # below this many images a value is learnt poorly
 FEW_IMAGES = 100  # below this many labelled images a model is a toy
@@ -279,7 +278,7 @@ def history_frames(
 
 def current_run(runs: TrainingRunRepository) -> TrainingRun | None:
     """The run the live view follows: the active one, else the latest; dead jobs end failed."""
-    runs.fail_stale(heartbeat_timeout_s=STALE_AFTER_S)
+    runs.fail_stale()
     return runs.active() or next(iter(runs.list(limit=1)), None)
 
 
