@@ -64,6 +64,11 @@ def wait_until_answering(url: str, timeout_s: float = 90.0) -> bool:
     return False
 
 
+def _stop_like_ctrl_c(*_: object) -> None:
+    """SIGTERM (e.g. from a service manager) stops everything the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def stop_run(runs: TrainingRunRepository, run_id: str, timeout_s: float = 30.0) -> None:
     """Cancel a training run this command started and wait for its job to end."""
     run = runs.get(run_id)
@@ -190,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  Ready in {time.monotonic() - started:.0f} s. Press Ctrl-C to stop everything.")
         print("=" * 72 + "\n", flush=True)
 
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print("A service stopped; stopping the others.", file=sys.stderr)
