@@ -133,7 +133,7 @@ def bench_training(settings: Settings, database, images: int, results: dict) -> 
 
 
 def bench_prediction(settings: Settings, database, results: dict) -> list[Row]:
-    from core.demo_images import demo_samples, encode_jpeg
+    from core.demo.samples import demo_samples, encode_jpeg
     from core.images import decode_image
     from core.services.predictions import ActiveModelCache, identify
 

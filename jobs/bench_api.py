@@ -42,7 +42,7 @@ WARM_UP_REQUESTS = 10
 
 def demo_photo(seed: int = 77) -> bytes:
     """A demo cat photo as JPEG bytes (what the load sends)."""
-    from core.demo_images import demo_samples, encode_jpeg
+    from core.demo.samples import demo_samples, encode_jpeg
 
     sample = next(iter(demo_samples(CAT_PHENOTYPE.name, 1, seed=seed)))
     return encode_jpeg(sample.image)

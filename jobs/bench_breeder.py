@@ -37,7 +37,7 @@ from core.config import Settings, free_port
 from core.db.models import ModelRepository
 from core.db.mongo import connect, ensure_indexes, mongo_uri_for
 from core.db.predictions import PredictionRepository
-from core.demo_images import demo_samples, encode_jpeg
+from core.demo.samples import demo_samples, encode_jpeg
 from core.labels import CAT_PHENOTYPE
 from core.services.breeder import identify_upload
 from core.services.predictions import ActiveModelCache

@@ -66,7 +66,7 @@ class _PeakRss:
 def demo_jpegs(count: int, *, seed: int = 0) -> Iterator[tuple[str, bytes]]:
     """(member name in a label folder, JPEG bytes) for count distinct demo-like images."""
     try:
-        from core.demo_images import demo_samples, encode_jpeg
+        from core.demo.samples import demo_samples, encode_jpeg
     except ImportError:  # the demo drawer is optional here: fall back to plain pictures
         demo_samples = encode_jpeg = None
     drawings: list[tuple[Image.Image, dict]] = []

@@ -27,7 +27,7 @@ from streamlit.testing.v1 import AppTest
 from core.config import Settings
 from core.db.indexes import ensure_all
 from core.db.models import ModelRecord, ModelRepository
-from core.demo_images import demo_samples, encode_jpeg
+from core.demo.samples import demo_samples, encode_jpeg
 from core.labels import CAT_PHENOTYPE, LabelSchema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

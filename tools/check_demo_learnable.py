@@ -22,7 +22,7 @@ from PIL import Image
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.demo_images import demo_samples, encode_jpeg  # noqa: E402
+from core.demo.samples import demo_samples, encode_jpeg  # noqa: E402
 from core.images import to_model_array  # noqa: E402
 from core.labels import CAT_PHENOTYPE  # noqa: E402
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.demo_images import DemoSample, demo_samples  # noqa: E402
+from core.demo.samples import DemoSample, demo_samples  # noqa: E402
 from core.labels import get_schema  # noqa: E402
 
 TILE, CAPTION, COLUMNS = 200, 34, 6

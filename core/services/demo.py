@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.db.training_images import TrainingImageRepository
-from core.demo_images import demo_samples, encode_jpeg
+from core.demo.samples import demo_samples, encode_jpeg
 from core.errors import UserError
 from core.labels import LabelSchema
 from core.services.imports import ImportReport, NearDuplicateIndex, import_image

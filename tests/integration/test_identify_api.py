@@ -34,7 +34,7 @@ from core.db.models import ModelRepository
 from core.db.predictions import Prediction, PredictionRepository
 from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
-from core.demo_images import demo_samples, encode_jpeg
+from core.demo.samples import demo_samples, encode_jpeg
 from core.labels import CAT_PHENOTYPE, DOG_BREED, LabelSchema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

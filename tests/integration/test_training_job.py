@@ -18,7 +18,7 @@ from core.db.features import FeatureRepository
 from core.db.models import ModelRepository
 from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
-from core.demo_images import demo_samples, encode_jpeg
+from core.demo.samples import demo_samples, encode_jpeg
 from core.errors import UserError
 from core.labels import CAT_PHENOTYPE, DOG_BREED
 from core.services.demo import add_demo_images

@@ -1,4 +1,4 @@
-"""core.demo_images: balanced, deterministic, lazy demo data whose traits are visible."""
+"""core.demo: balanced, deterministic, lazy demo data whose traits are visible."""
 
 import hashlib
 import inspect
@@ -10,18 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from core.demo_images import (
-    DOG_BREEDS,
-    DemoSample,
-    demo_labels,
-    demo_samples,
-    draw_cat,
-    draw_cat_with_mask,
-    draw_dog,
-    draw_scene,
-    encode_jpeg,
-    random_cat_label,
-)
+from core.demo.cats import draw_cat, draw_cat_with_mask, random_cat_label
+from core.demo.dogs import DOG_BREEDS, draw_dog
+from core.demo.samples import DemoSample, demo_labels, demo_samples, encode_jpeg
+from core.demo.scenes import draw_scene
 from core.errors import UserError
 from core.labels import CAT_COLOURS, CAT_PATTERNS, CAT_PHENOTYPE
 
