@@ -672,7 +672,7 @@ def test_cli_bad_path_exits_2_with_one_sentence(
 
 @pytest.mark.slow
 def test_thousand_image_zip_imports_without_holding_them_in_memory(mongo_db: Database) -> None:
-    from jobs.bench_import import measure_zip_import
+    from jobs.bench.zip_import import measure_zip_import
 
     numbers = measure_zip_import(mongo_db, count=1000)
 

@@ -683,7 +683,7 @@ def test_dog_answer_has_the_seeds_predictions_list(dog_api: Api) -> None:
 def test_measure_api_loads_a_real_server_and_reports_its_speed(
     cat_api: Api, mongo_uri: str, tmp_path: Path
 ) -> None:
-    from jobs.bench_api import measure_api
+    from jobs.bench.api import measure_api
 
     settings = Settings(mongo_uri=mongo_uri, mongo_db=cat_api.database.name, data_dir=tmp_path)
     before = cat_api.predictions().count()

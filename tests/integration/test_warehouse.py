@@ -28,7 +28,7 @@ from core.db.warehouse.schema import Warehouse, date_id, ensure_warehouse
 from core.errors import UserError
 from core.labels import CAT_PHENOTYPE, DOG_BREED
 from core.services import reporting
-from jobs.bench_reporting import measure
+from jobs.bench.reporting import measure
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 20)

@@ -1,4 +1,4 @@
-"""Console speed: python -m jobs.bench_console [--images 20000] prints the timings as JSON.
+"""Console speed: python -m jobs.bench.console [--images 20000] prints the timings as JSON.
 
 `measure_console()` fills a scratch database with `images` training images (a few hundred real
 demo images, cloned as documents that share their GridFS files), then times what the Training
@@ -28,6 +28,7 @@ from core.labels import LabelSchema, get_schema
 from core.services.demo import add_demo_images
 from core.services.image_browser import ImageBrowser, build_filter
 from jobs._cli import run_cli
+from jobs.bench import Row
 
 SEED_IMAGES = 200
 
@@ -134,7 +135,7 @@ def measure_in_scratch_database(settings: Settings, *, images: int = 20_000) -> 
         client.close()
 
 
-def bench_rows(settings: Settings) -> tuple[list[tuple[str, str, str]], dict[str, float]]:
+def bench_rows(settings: Settings) -> tuple[list[Row], dict[str, float]]:
     """The console section of `python -m jobs.bench`: table rows and every number."""
     numbers = measure_in_scratch_database(settings)
     count = f"{int(numbers['images']):,} images"
@@ -160,7 +161,7 @@ def bench_rows(settings: Settings) -> tuple[list[tuple[str, str, str]], dict[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.bench_console", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m jobs.bench.console", description=__doc__)
     parser.add_argument("--images", type=int, default=20_000)
     args = parser.parse_args(argv)
     timings = measure_in_scratch_database(Settings.from_env(), images=args.images)

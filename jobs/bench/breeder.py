@@ -1,4 +1,4 @@
-"""Measure the breeder page's speed: python -m jobs.bench_breeder [--n 20] [--browser-n 8].
+"""Measure the breeder page's speed: python -m jobs.bench.breeder [--n 20] [--browser-n 8].
 
 Two numbers per model, each on a throwaway database (dropped afterwards):
 
@@ -19,17 +19,16 @@ import argparse
 import contextlib
 import io
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import numpy as np
 from PIL import Image
 from pymongo.database import Database
 
@@ -42,8 +41,10 @@ from core.labels import CAT_PHENOTYPE
 from core.services.breeder import identify_upload
 from core.services.predictions import ActiveModelCache
 from jobs._cli import run_cli
+from jobs.bench import Row
+from jobs.run import wait_until_answering
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -56,15 +57,10 @@ PHONE_SIZE = (4032, 3024)  # a 12-megapixel phone photo
 MODELS = (("small_cnn", 128), ("mobilenet_v2", 224))
 
 
-def _p(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def _summary(prefix: str, values: list[float]) -> dict[str, float]:
     return {
-        f"{prefix}_p50_s": round(statistics.median(values), 3),
-        f"{prefix}_p90_s": round(_p(values, 0.9), 3),
+        f"{prefix}_p50_s": round(float(np.percentile(values, 50)), 3),
+        f"{prefix}_p90_s": round(float(np.percentile(values, 90)), 3),
         f"{prefix}_max_s": round(max(values), 3),
     }
 
@@ -190,9 +186,9 @@ def measure_server_side(
         **_summary("server", totals),
     }
     for phase, values in phases.items():
-        result[f"{phase}_p50_s"] = round(statistics.median(values), 3)
+        result[f"{phase}_p50_s"] = round(float(np.percentile(values, 50)), 3)
     result["phone_photo_mb"] = round(len(big) / 1024 / 1024, 1)
-    result["phone_photo_p50_s"] = round(statistics.median(phone), 3)
+    result["phone_photo_p50_s"] = round(float(np.percentile(phone, 50)), 3)
     return result
 
 
@@ -209,16 +205,8 @@ def _start_page(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, 
             command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.3)
+    if wait_until_answering(url + "/_stcore/health", timeout_s=90):
+        return process, url
     process.terminate()
     raise RuntimeError(f"the breeder page did not start; see {log_path}")
 
@@ -284,9 +272,9 @@ def _one_upload(page, url: str, path: Path) -> float:
 
 def bench_rows(
     settings: Settings, *, n: int = 20, browser_n: int = 8
-) -> tuple[list[tuple[str, str, str]], dict[str, Any]]:
+) -> tuple[list[Row], dict[str, Any]]:
     """The breeder section of `python -m jobs.bench`: table rows and every number."""
-    rows: list[tuple[str, str, str]] = []
+    rows: list[Row] = []
     numbers: dict[str, Any] = {}
     has_browser = Path(CHROMIUM).exists()
     for backbone, size in MODELS:
@@ -316,7 +304,7 @@ def bench_rows(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.bench_breeder", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m jobs.bench.breeder", description=__doc__)
     parser.add_argument("--n", type=int, default=20, help="photos server side (20)")
     parser.add_argument("--browser-n", type=int, default=8, help="uploads in the browser (8)")
     parser.add_argument("--no-browser", action="store_true", help="skip the browser numbers")

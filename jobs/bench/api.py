@@ -1,4 +1,4 @@
-"""Measure the identify API under load: python -m jobs.bench_api [--requests 300] [--clients 4].
+"""Measure the identify API under load: python -m jobs.bench.api [--requests 300] [--clients 4].
 
 Starts `python -m jobs.serve_api` as a real uvicorn process on a free port of 127.0.0.1, waits
 until its model is loaded, then sends a bounded number of `POST /identify` requests with a demo
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import numpy as np
 from pymongo.database import Database
 
 from core.config import Settings, free_port
@@ -34,8 +34,9 @@ from core.db.mongo import connect, ensure_indexes, mongo_uri_for
 from core.errors import ServiceUnavailableError, UserError
 from core.labels import CAT_PHENOTYPE, LabelSchema
 from jobs._cli import run_cli
+from jobs.bench import Row
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 120.0
 WARM_UP_REQUESTS = 10
 
@@ -158,12 +159,6 @@ def wait_for_model(url: str, server: subprocess.Popen, log_path: Path) -> dict[s
     )
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def load(
     url: str,
     photo: bytes,
@@ -212,8 +207,8 @@ def load(
         "failed": len(failures),
         "seconds": round(seconds, 2),
         "rps": round(len(latencies) / seconds, 1),
-        "p50_ms": round(1000 * statistics.median(latencies), 1),
-        "p95_ms": round(1000 * _percentile(latencies, 0.95), 1),
+        "p50_ms": round(1000 * float(np.percentile(latencies, 50)), 1),
+        "p95_ms": round(1000 * float(np.percentile(latencies, 95)), 1),
         "max_ms": round(1000 * max(latencies), 1),
     }
 
@@ -264,8 +259,27 @@ def speed_model_settings(
         client.close()
 
 
+def bench_rows(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
+    """The API section of `python -m jobs.bench`: 1 and 4 clients on an untrained mobilenet_v2."""
+    numbers: dict[str, Any] = {}
+    rows: list[Row] = []
+    with speed_model_settings(settings, backbone="mobilenet_v2", image_size=128) as scratch:
+        for clients in (1, 4):
+            figures = measure_api(scratch, requests=240, clients=clients)
+            numbers[f"clients_{clients}"] = figures
+            rows.append(
+                (
+                    f"POST /identify, {clients} client(s), mobilenet_v2 128 px",
+                    f"{figures['rps']:.0f} req/s, p50 {figures['p50_ms']:.0f} ms, "
+                    f"p95 {figures['p95_ms']:.0f} ms",
+                    "p50 < 150 ms",
+                )
+            )
+    return rows, numbers
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.bench_api", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m jobs.bench.api", description=__doc__)
     parser.add_argument("--requests", type=int, default=300, help="requests to send (300)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (4)")
     parser.add_argument("--no-store", action="store_true", help="send store=false")

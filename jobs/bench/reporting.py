@@ -1,4 +1,4 @@
-"""Measure the reporting warehouse: python -m jobs.bench_reporting [--images N] [--predictions N]
+"""Measure the reporting warehouse: python -m jobs.bench.reporting [--images N] [--predictions N]
 [--days N] [--sqlite].
 
 Fills a scratch MongoDB database with synthetic documents (insert_many), times a refresh, then
@@ -36,6 +36,7 @@ from core.db.warehouse.schema import Warehouse, date_id, date_row, ensure_wareho
 from core.labels import CAT_COLOURS, CAT_PATTERNS, CAT_PHENOTYPE
 from core.services import reporting
 from jobs._cli import run_cli
+from jobs.bench import Row
 
 SOURCES = ("upload", "folder", "web_search", "prediction_review", "demo")
 GOAL_REFRESH_S = 10.0
@@ -282,8 +283,28 @@ def measure(
     return results
 
 
+def bench_rows(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
+    """The reporting section of `python -m jobs.bench`: the refresh and the slowest query."""
+    numbers = measure(mongo_uri_for(settings), warehouse_url(settings), log=print)
+    slowest = max(numbers["queries"].items(), key=lambda item: item[1]["median_ms"])
+    rows = [
+        (
+            f"warehouse refresh, {numbers['images']:,} images + {numbers['predictions']:,} "
+            "predictions",
+            f"{numbers['refresh_first_s']:.1f} s",
+            "< 10 s",
+        ),
+        (
+            f"dashboard queries over {numbers['days']} days (slowest: {slowest[0]})",
+            f"median {slowest[1]['median_ms']:.0f} ms",
+            "< 200 ms each",
+        ),
+    ]
+    return rows, numbers
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.bench_reporting", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m jobs.bench.reporting", description=__doc__)
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--predictions", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=365)

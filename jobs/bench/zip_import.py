@@ -1,4 +1,4 @@
-"""Measure zip import throughput: python -m jobs.bench_import [--count 1000].
+"""Measure zip import throughput: python -m jobs.bench.zip_import [--count 1000].
 
 Builds a zip of demo JPEGs in label folders and imports it into a throwaway database (dropped
 afterwards), reporting images per second and the peak memory of the import.
@@ -7,7 +7,6 @@ afterwards), reporting images per second and the peak memory of the import.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import tempfile
 import threading
@@ -18,16 +17,17 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import numpy as np
-from PIL import Image, ImageOps
+from PIL import ImageOps
 from pymongo.database import Database
 
 from core.config import Settings
 from core.db.mongo import connect, ensure_indexes, mongo_uri_for
 from core.db.training_images import TrainingImageRepository
+from core.demo.samples import demo_samples, encode_jpeg
 from core.labels import CAT_PHENOTYPE, folder_name_for
 from core.services.archive_import import import_zip
 from jobs._cli import run_cli
+from jobs.bench import Row
 
 DISTINCT_DRAWINGS = 100  # drawing is slow (~70 ms); more images are cropped/mirrored variants
 
@@ -65,20 +65,10 @@ class _PeakRss:
 
 def demo_jpegs(count: int, *, seed: int = 0) -> Iterator[tuple[str, bytes]]:
     """(member name in a label folder, JPEG bytes) for count distinct demo-like images."""
-    try:
-        from core.demo.samples import demo_samples, encode_jpeg
-    except ImportError:  # the demo drawer is optional here: fall back to plain pictures
-        demo_samples = encode_jpeg = None
-    drawings: list[tuple[Image.Image, dict]] = []
-    if demo_samples is not None:
-        for sample in demo_samples(CAT_PHENOTYPE.name, min(count, DISTINCT_DRAWINGS), seed=seed):
-            drawings.append((sample.image, sample.truth))
-    else:
-        rng = np.random.default_rng(seed)
-        for _ in range(min(count, DISTINCT_DRAWINGS)):
-            blocks = rng.integers(0, 256, (5, 6, 3), dtype=np.uint8)
-            image = Image.fromarray(blocks).resize((300, 250), Image.Resampling.BICUBIC)
-            drawings.append((image, {"is_cat": False}))
+    drawings = [
+        (sample.image, sample.truth)
+        for sample in demo_samples(CAT_PHENOTYPE.name, min(count, DISTINCT_DRAWINGS), seed=seed)
+    ]
     for index in range(count):
         image, truth = drawings[index % len(drawings)]
         variant = index // len(drawings)
@@ -86,12 +76,7 @@ def demo_jpegs(count: int, *, seed: int = 0) -> Iterator[tuple[str, bytes]]:
             image = image.crop((variant, variant % 7, image.width - variant, image.height))
             if variant % 2:
                 image = ImageOps.mirror(image)
-        buffer = io.BytesIO()
-        if encode_jpeg is not None:
-            data = encode_jpeg(image)
-        else:
-            image.save(buffer, "JPEG", quality=90)
-            data = buffer.getvalue()
+        data = encode_jpeg(image)
         yield f"{folder_name_for(CAT_PHENOTYPE, truth)}/bench-{index:05d}.jpg", data
 
 
@@ -132,8 +117,27 @@ def measure_zip_import(database: Database, count: int = 1000) -> dict[str, Any]:
     }
 
 
+def bench_rows(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
+    """The import section of `python -m jobs.bench`: a 1,000-image zip in a scratch database."""
+    client = connect(mongo_uri_for(settings))
+    name = f"{settings.mongo_db}_import"
+    try:
+        database = client[name]
+        ensure_indexes(database)
+        numbers = measure_zip_import(database, count=1000)
+    finally:
+        client.drop_database(name)
+        client.close()
+    row = (
+        f"zip import of {numbers['images']} demo JPEGs",
+        f"{numbers['images_per_s']:.0f} images/s, peak RSS +{numbers['peak_rss_growth_mb']} MB",
+        "> 50 images/s",
+    )
+    return [row], numbers
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.bench_import", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m jobs.bench.zip_import", description=__doc__)
     parser.add_argument("--count", type=int, default=1000, help="images in the zip (1000)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
