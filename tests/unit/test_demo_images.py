@@ -1,15 +1,18 @@
 """core.demo: balanced, deterministic, lazy demo data whose traits are visible."""
 
+import ast
 import hashlib
 import inspect
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
+import core.demo
 from core.demo.cats import draw_cat, draw_cat_with_mask, random_cat_label
 from core.demo.dogs import DOG_BREEDS, draw_dog
 from core.demo.samples import DemoSample, demo_labels, demo_samples, encode_jpeg
@@ -303,3 +306,18 @@ def test_a_seed_always_draws_the_same_pixels(
     for sample in demo_samples(schema_name, count, seed=seed):
         digest.update(sample.image.tobytes())
     assert digest.hexdigest() == expected
+
+
+def test_demo_modules_import_only_the_layers_below_them() -> None:
+    # drawing <- cats, dogs, scenes <- samples: no cycle, so each can be read on its own
+    below = {"drawing": set(), "cats": {"drawing"}, "dogs": {"drawing"}, "scenes": {"drawing"}}
+    below["samples"] = {"drawing", "cats", "dogs", "scenes"}
+    package = Path(core.demo.__file__).parent
+    for name, allowed in below.items():
+        tree = ast.parse((package / f"{name}.py").read_text())
+        imported = {
+            node.module.removeprefix("core.demo.")
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("core.demo")
+        }
+        assert imported <= allowed, f"core.demo.{name} imports {imported - allowed}"
