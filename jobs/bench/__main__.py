@@ -11,10 +11,11 @@ from dataclasses import replace
 from typing import Any
 
 from core.config import Settings
-from core.db.mongo import connect, ensure_indexes, mongo_uri_for
+from core.db.mongo import mongo_uri_for
 from jobs._cli import run_cli
 from jobs.bench import Row
 from jobs.bench import __doc__ as PACKAGE_DOC
+from jobs.bench.scratch import scratch_database
 from jobs.bench.training import DEFAULT_IMAGES
 
 SECTIONS: dict[str, str] = {  # --only name: module in jobs/bench/ whose bench_rows() runs it
@@ -62,22 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [name for name in SECTIONS if name in (args.only or SECTIONS)]
     settings = Settings.from_env()
     settings.ensure_data_dir()
-    uri = mongo_uri_for(settings)
-    settings = replace(
-        settings, mongo_uri=uri, mongo_db=f"{settings.mongo_db}_bench_{int(time.time())}"
-    )
-    client = connect(uri)
-    ensure_indexes(client[settings.mongo_db])
+    # one server for every section and the jobs they start (the embedded one unless configured)
+    settings = replace(settings, mongo_uri=mongo_uri_for(settings))
     results: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "when": time.ctime()}
     rows: list[Row] = []
-    try:
+    with scratch_database(settings, f"{settings.mongo_db}_bench") as database:
+        bench_settings = replace(settings, mongo_db=database.name)
         for name in chosen:
             print(f"Running the {name} benchmarks…", flush=True)
-            section_rows, results[name] = run_section(name, settings, args.images)
+            section_rows, results[name] = run_section(name, bench_settings, args.images)
             rows += section_rows
-    finally:
-        client.drop_database(settings.mongo_db)
-        client.close()
     if rows:
         print()
         print_table(rows)

@@ -20,21 +20,21 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import numpy as np
 from pymongo.database import Database
 
 from core.config import Settings, free_port
-from core.db.models import ModelRepository
-from core.db.mongo import connect, ensure_indexes, mongo_uri_for
+from core.db.mongo import mongo_uri_for
 from core.errors import ServiceUnavailableError, UserError
 from core.labels import CAT_PHENOTYPE, LabelSchema
 from jobs._cli import run_cli
 from jobs.bench import Row
+from jobs.bench.scratch import scratch_database, store_untrained_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 120.0
@@ -80,24 +80,14 @@ def store_speed_model(
         scale = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name=f"{backbone}_preprocess")
         features = Backbone(backbone, network, True, scale)
     model = build_model(schema, features, image_size=image_size)
-    models = ModelRepository(database)
-    model_id = models.add(
+    return store_untrained_model(
+        database,
         model_to_bytes(model),
         schema=schema,
         backbone=backbone,
         image_size=image_size,
-        resize_mode="pad",
         hyper_parameters={"backbone": backbone, "image_size": image_size, "note": "speed only"},
-        metrics={},
-        confusion={},
-        thresholds={},
-        validation_image_ids=[],
-        training_set_size=0,
-        training_started=None,
-        training_ended=None,
     )
-    models.activate(model_id)
-    return model_id
 
 
 @contextmanager
@@ -245,18 +235,9 @@ def speed_model_settings(
     settings: Settings, *, backbone: str, image_size: int
 ) -> Iterator[Settings]:
     """Settings of a scratch database with an untrained model of this architecture."""
-    from dataclasses import replace
-
-    client = connect(mongo_uri_for(settings))
-    name = f"bench_api_{uuid4().hex[:8]}"
-    try:
-        database = client[name]
-        ensure_indexes(database)
+    with scratch_database(settings, "bench_api") as database:
         store_speed_model(database, backbone=backbone, image_size=image_size)
-        yield replace(settings, mongo_db=name)
-    finally:
-        client.drop_database(name)
-        client.close()
+        yield replace(settings, mongo_db=database.name)
 
 
 def bench_rows(settings: Settings) -> tuple[list[Row], dict[str, Any]]:

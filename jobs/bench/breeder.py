@@ -26,7 +26,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import numpy as np
 from PIL import Image
@@ -34,7 +33,7 @@ from pymongo.database import Database
 
 from core.config import Settings, free_port
 from core.db.models import ModelRepository
-from core.db.mongo import connect, ensure_indexes, mongo_uri_for
+from core.db.mongo import mongo_uri_for
 from core.db.predictions import PredictionRepository
 from core.demo.samples import demo_samples, encode_jpeg
 from core.labels import CAT_PHENOTYPE
@@ -42,6 +41,7 @@ from core.services.breeder import identify_upload
 from core.services.predictions import ActiveModelCache
 from jobs._cli import run_cli
 from jobs.bench import Row
+from jobs.bench.scratch import scratch_database, store_untrained_model
 from jobs.run import wait_until_answering
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -105,41 +105,19 @@ def build_bench_model(backbone: str, image_size: int) -> bytes:
     return model_to_bytes(attach_heads(frozen, heads, image_size))
 
 
-def add_bench_model(database: Database, backbone: str, image_size: int) -> str:
-    """Store and activate a bench model; return its id."""
-    models = ModelRepository(database)
-    model_id = models.add(
-        build_bench_model(backbone, image_size),
-        schema=CAT_PHENOTYPE,
-        backbone=backbone,
-        image_size=image_size,
-        resize_mode="pad",
-        hyper_parameters={"backbone": backbone, "image_size": image_size},
-        metrics={},
-        confusion={},
-        thresholds={},
-        validation_image_ids=[],
-        training_set_size=0,
-        training_started=None,
-        training_ended=None,
-    )
-    models.activate(model_id)
-    return model_id
-
-
 @contextlib.contextmanager
 def bench_database(settings: Settings, backbone: str, image_size: int) -> Iterator[Database]:
     """A throwaway database on the configured MongoDB with a bench model active."""
-    client = connect(mongo_uri_for(settings))
-    name = f"bench_breeder_{uuid4().hex[:8]}"
-    try:
-        database = client[name]
-        ensure_indexes(database)
-        add_bench_model(database, backbone, image_size)
+    with scratch_database(settings, "bench_breeder") as database:
+        store_untrained_model(
+            database,
+            build_bench_model(backbone, image_size),
+            schema=CAT_PHENOTYPE,
+            backbone=backbone,
+            image_size=image_size,
+            hyper_parameters={"backbone": backbone, "image_size": image_size},
+        )
         yield database
-    finally:
-        client.drop_database(name)
-        client.close()
 
 
 def measure_server_side(

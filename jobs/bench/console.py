@@ -14,21 +14,19 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from uuid import uuid4
 
 import numpy as np
 from bson import ObjectId
 from pymongo.database import Database
 
 from core.config import Settings
-from core.db.indexes import ensure_all
-from core.db.mongo import connect, mongo_uri_for
 from core.db.training_images import COLLECTION, TrainingImageRepository
 from core.labels import LabelSchema, get_schema
 from core.services.demo import add_demo_images
 from core.services.image_browser import ImageBrowser, build_filter
 from jobs._cli import run_cli
 from jobs.bench import Row
+from jobs.bench.scratch import scratch_database
 
 SEED_IMAGES = 200
 
@@ -124,15 +122,8 @@ def measure_console(
 
 def measure_in_scratch_database(settings: Settings, *, images: int = 20_000) -> dict[str, float]:
     """measure_console() in a throwaway database on the configured MongoDB (dropped after)."""
-    client = connect(mongo_uri_for(settings))
-    name = f"bench_console_{uuid4().hex[:8]}"
-    try:
-        database = client[name]
-        ensure_all(database)
+    with scratch_database(settings, "bench_console") as database:
         return measure_console(database, get_schema(settings.label_schema), images=images)
-    finally:
-        client.drop_database(name)
-        client.close()
 
 
 def bench_rows(settings: Settings) -> tuple[list[Row], dict[str, float]]:

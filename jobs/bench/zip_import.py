@@ -15,19 +15,18 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 from PIL import ImageOps
 from pymongo.database import Database
 
 from core.config import Settings
-from core.db.mongo import connect, ensure_indexes, mongo_uri_for
 from core.db.training_images import TrainingImageRepository
 from core.demo.samples import demo_samples, encode_jpeg
 from core.labels import CAT_PHENOTYPE, folder_name_for
 from core.services.archive_import import import_zip
 from jobs._cli import run_cli
 from jobs.bench import Row
+from jobs.bench.scratch import scratch_database
 
 DISTINCT_DRAWINGS = 100  # drawing is slow (~70 ms); more images are cropped/mirrored variants
 
@@ -119,15 +118,8 @@ def measure_zip_import(database: Database, count: int = 1000) -> dict[str, Any]:
 
 def bench_rows(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
     """The import section of `python -m jobs.bench`: a 1,000-image zip in a scratch database."""
-    client = connect(mongo_uri_for(settings))
-    name = f"{settings.mongo_db}_import"
-    try:
-        database = client[name]
-        ensure_indexes(database)
+    with scratch_database(settings, "bench_import") as database:
         numbers = measure_zip_import(database, count=1000)
-    finally:
-        client.drop_database(name)
-        client.close()
     row = (
         f"zip import of {numbers['images']} demo JPEGs",
         f"{numbers['images_per_s']:.0f} images/s, peak RSS +{numbers['peak_rss_growth_mb']} MB",
@@ -141,16 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1000, help="images in the zip (1000)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    client = connect(mongo_uri_for(settings))
-    name = f"bench_import_{uuid4().hex[:8]}"
-    try:
-        database = client[name]
-        ensure_indexes(database)
-        for key, value in measure_zip_import(database, args.count).items():
-            print(f"{key:20s} {value}")
-    finally:
-        client.drop_database(name)
-        client.close()
+    with scratch_database(settings, "bench_import") as database:
+        numbers = measure_zip_import(database, args.count)
+    for key, value in numbers.items():
+        print(f"{key:20s} {value}")
     return 0
 
 
