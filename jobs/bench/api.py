@@ -30,6 +30,7 @@ from pymongo.database import Database
 
 from core.config import Settings, free_port
 from core.db.mongo import mongo_uri_for
+from core.demo.samples import demo_samples, encode_jpeg
 from core.errors import ServiceUnavailableError, UserError
 from core.labels import CAT_PHENOTYPE, LabelSchema
 from jobs._cli import run_cli
@@ -43,8 +44,6 @@ WARM_UP_REQUESTS = 10
 
 def demo_photo(seed: int = 77) -> bytes:
     """A demo cat photo as JPEG bytes (what the load sends)."""
-    from core.demo.samples import demo_samples, encode_jpeg
-
     sample = next(iter(demo_samples(CAT_PHENOTYPE.name, 1, seed=seed)))
     return encode_jpeg(sample.image)
 
