@@ -200,7 +200,7 @@ def parse_coat_words(text: str, role: str) -> Coat:
     if len(set(colours)) > 1:
         raise UserError(
             f"The {role}'s {text!r} names the colours {' and '.join(dict.fromkeys(colours))}; "
-            "give one colour (a tortie's non-orange colour with 'tortie', e.g. 'blue tortie')."
+            "give one colour (a tortie's non-orange colour with 'tortie', such as 'blue tortie')."
         )
     coat = Coat(notes=tuple(notes), **values)
     colour = colours[0] if colours else None
@@ -209,7 +209,7 @@ def parse_coat_words(text: str, role: str) -> Coat:
         if colour not in BASE_COLOURS:
             raise UserError(
                 f"The {role}'s {text!r} is a tortie of {colour}; name the tortie by its "
-                f"non-orange colour ({', '.join(BASE_COLOURS)}), e.g. 'blue tortie'."
+                f"non-orange colour ({', '.join(BASE_COLOURS)}), such as 'blue tortie'."
             )
     if colour is None:
         return coat

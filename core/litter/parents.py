@@ -127,7 +127,8 @@ def _allowed(locus: Locus, given: list[str], text: str, role: str, sex: str) -> 
     if len(given) != expected or given[0] in WILDCARDS:
         example = notation(locus, locus.alleles[:expected])
         raise UserError(
-            f"The {role}'s genotype {text!r} gives {len(given)} alleles at {locus.name}; write "
+            f"The {role}'s genotype {text!r} gives {len(given)} allele{'' if len(given) == 1 else 's'} "
+            f"at {locus.name}; write "
             f"{expected}, as in {example!r}."
         )
     if given[-1] in WILDCARDS:
