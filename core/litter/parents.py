@@ -126,10 +126,10 @@ def _allowed(locus: Locus, given: list[str], text: str, role: str, sex: str) -> 
     expected = 1 if locus.is_sex_linked and sex == MALE else 2
     if len(given) != expected or given[0] in WILDCARDS:
         example = notation(locus, locus.alleles[:expected])
+        count = f"{len(given)} allele{'' if len(given) == 1 else 's'}"
         raise UserError(
-            f"The {role}'s genotype {text!r} gives {len(given)} allele{'' if len(given) == 1 else 's'} "
-            f"at {locus.name}; write "
-            f"{expected}, as in {example!r}."
+            f"The {role}'s genotype {text!r} gives {count} at {locus.name}; write {expected}, "
+            f"as in {example!r}."
         )
     if given[-1] in WILDCARDS:
         return {genotype for genotype in locus.genotypes(sex) if genotype[0] == given[0]}
