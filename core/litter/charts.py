@@ -35,7 +35,7 @@ def litter_chart(plan: LitterPlan, *, top: int = 10) -> alt.FacetChart:
     parts = []
     for sex in SEXES:
         rows = frame[frame["sex"] == sex].sort_values("probability", ascending=False)
-        shown = rows.head(top).assign(is_other=False)
+        shown = rows.head(top).assign(is_other=False, rank=range(min(top, len(rows))))
         rest = rows.iloc[top:]
         if len(rest):
             other = {
@@ -46,6 +46,7 @@ def litter_chart(plan: LitterPlan, *, top: int = 10) -> alt.FacetChart:
                 "genotype": "",
                 "probability": rest["probability"].sum(),
                 "is_other": True,
+                "rank": top,  # last, whatever its size
             }
             shown = pd.concat([shown, pd.DataFrame([other])], ignore_index=True)
         parts.append(shown)
@@ -62,7 +63,7 @@ def litter_chart(plan: LitterPlan, *, top: int = 10) -> alt.FacetChart:
             y=alt.Y(
                 "kitten:N",
                 title=None,
-                sort=alt.SortField("probability", order="descending"),
+                sort=alt.SortField("rank"),
                 axis=alt.Axis(labelLimit=260),
             ),
             x=alt.X(
