@@ -229,9 +229,12 @@ def _weigh(
     locus: Locus, genotypes: list[Genotype], frequencies: AlleleFrequencies | None
 ) -> Distribution:
     """Prior odds over the allowed genotypes: equal, or Hardy-Weinberg from allele frequencies."""
-    given = (frequencies or {}).get(locus.name)
+    given = dict((frequencies or {}).get(locus.name) or {})
     if not given:
         return {genotype: 1 / len(genotypes) for genotype in genotypes}
+    missing = [allele for allele in locus.alleles if allele not in given]
+    rest = max(0.0, 1 - sum(float(value) for value in given.values()))
+    given.update({allele: rest / len(missing) for allele in missing})  # "D:d=0.3" means D 0.7
     weights = {}
     for genotype in genotypes:
         weight = 1.0
@@ -241,7 +244,7 @@ def _weigh(
     total = sum(weights.values())
     if total <= 0:
         raise UserError(
-            f"The allele frequencies {dict(given)!r} at {locus.name} give every genotype the coat "
+            f"The allele frequencies {given!r} at {locus.name} give every genotype the coat "
             "allows a zero chance; give each allele a frequency above 0."
         )
     return {genotype: weight / total for genotype, weight in weights.items()}

@@ -196,3 +196,12 @@ def test_plan_as_json_has_both_sexes_and_the_parents() -> None:
     assert answer["sire"]["coat"] == "black self"
     assert answer["dam"]["genotype"].startswith("X^O X^o")
     assert answer["assumption"] and answer["not_predicted"]
+
+
+def test_allele_frequencies_left_out_share_the_rest_hardy_weinberg() -> None:
+    frequencies = {"B": {"B": 1}, "C": {"C": 1}, "D": {"d": 0.3}}  # D is then 0.7
+
+    plan = plan_litter("black", "blue", allele_frequencies=frequencies)
+
+    carrier = 2 * 0.7 * 0.3 / (0.7**2 + 2 * 0.7 * 0.3)  # a black cat that carries dilute
+    assert names(plan, "male") == {"black self": 1 - carrier / 2, "blue self": carrier / 2}
