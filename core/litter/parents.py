@@ -38,6 +38,7 @@ GENOTYPE_SYMBOLS: dict[str, tuple[str, str]] = {  # what people type -> (locus, 
 }
 UNPREDICTED_SYMBOLS = {"Dm": "the dilute modifier", "Wb": "wide band", "I": "the silver inhibitor"}
 UNICODE = {"ˡ": "l", "ˢ": "s", "ᵇ": "b", "ᴼ": "O", "ᵒ": "o", "^": "", "/": " ", ",": " "}
+UNSURE = "?"  # the breeder page's mark for a trait the model is unsure of: nothing stated
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def parse_genotype(text: str, role: str, sex: str) -> dict[str, set[Genotype]]:
         cleaned = cleaned.replace(old, new)
     alleles: dict[str, list[str]] = {}
     last: str | None = None
-    for chunk in cleaned.split():
+    for chunk in cleaned.replace(UNSURE, " ").split():
         position = 0
         while position < len(chunk):
             symbol = next(
@@ -123,6 +124,8 @@ def _allowed(locus: Locus, given: list[str], text: str, role: str, sex: str) -> 
                 "write two X alleles such as X^O X^o."
             )
         given = x_alleles
+        if sex != MALE and len(given) == 1:  # the breeder page writes a red cat's X^O alone
+            given = [*given, "-"]
     expected = 1 if locus.is_sex_linked and sex == MALE else 2
     if len(given) != expected or given[0] in WILDCARDS:
         example = notation(locus, locus.alleles[:expected])

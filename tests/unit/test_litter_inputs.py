@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import altair as alt
 import pytest
 
+from core import genetics
 from core.errors import UserError
 from core.litter.charts import COLUMNS, litter_chart, litter_frame
 from core.litter.coats import parse_coat_words
@@ -177,3 +178,16 @@ def test_chart_shows_each_sex_with_the_rest_in_one_bar() -> None:
         assert sum(r["probability"] for r in rows if r["sex"] == sex) == pytest.approx(1)
     tooltips = {tip["title"] for tip in spec["spec"]["encoding"]["tooltip"]}
     assert {"Kitten", "Probability", "Genotype"} <= tooltips
+
+
+@pytest.mark.parametrize("colour", ["black", "blue", "lilac", "fawn", "red", "cream", "white"])
+@pytest.mark.parametrize("pattern", ["self", "bicolour", "van"])
+def test_the_breeder_pages_genotype_line_is_a_parent_genotype(colour: str, pattern: str) -> None:
+    label = {"is_cat": True, "colour": colour, "is_tabby": True, "pattern": pattern}
+    label["is_pointed"] = pattern == "van"
+    line = genetics.genotype(label, unsure=["is_tabby"]).line  # "B- dd ? Ss cs cs"
+
+    plan = plan_litter(ParentSpec(label, genotype=line), ParentSpec(label, genotype=line))
+
+    assert plan.table("female")[0].probability > 0
+    assert plan.sire.coat == plan.dam.coat
