@@ -15,8 +15,6 @@ from core.litter.loci import LOCUS, MALE, Locus, notation, summary_notation, vis
 from core.litter.naming import KittenCoat, name_kitten
 from core.litter.parents import Distribution, Parent
 
-CUTOFF = 1e-12  # odds below this are rounding noise of the products
-
 
 @dataclass(frozen=True)
 class KittenRow:
@@ -69,8 +67,6 @@ def cross(sire: Parent, dam: Parent, loci: tuple[str, ...], sex: str) -> list[Ki
         probability = 1.0
         for _, odds, _ in combination:
             probability *= odds
-        if probability < CUTOFF:
-            continue
         coat = name_kitten({name: cls for name, (cls, _, _) in zip(loci, combination, strict=True)})
         totals[coat] += probability
         per_locus = shares.setdefault(coat, {name: defaultdict(float) for name in loci})
@@ -84,14 +80,18 @@ def cross(sire: Parent, dam: Parent, loci: tuple[str, ...], sex: str) -> list[Ki
 
 
 def _row(
-    sex: str, coat: KittenCoat, probability: float, shares: dict[str, Distribution], loci: tuple
+    sex: str,
+    coat: KittenCoat,
+    probability: float,
+    shares: dict[str, Distribution],
+    loci: tuple[str, ...],
 ) -> KittenRow:
     """One table row: the shared genotype line and each locus' genotype odds in the row."""
     parts = []
     genotypes: dict[str, dict[str, float]] = {}
     for name in loci:
         locus = LOCUS[name]
-        present = [genotype for genotype, odds in shares[name].items() if odds > CUTOFF]
+        present = list(shares[name])
         genotypes[name] = {
             notation(locus, genotype): shares[name][genotype] / probability
             for genotype in sorted(present, key=lambda g: tuple(locus.rank(a) for a in g))

@@ -250,7 +250,7 @@ def _weigh(
             f"The allele frequencies {given!r} at {locus.name} give every genotype the coat "
             "allows a zero chance; give each allele a frequency above 0."
         )
-    return {genotype: weight / total for genotype, weight in weights.items()}
+    return {genotype: weight / total for genotype, weight in weights.items() if weight > 0}
 
 
 def check_frequencies(frequencies: AlleleFrequencies | None) -> None:
