@@ -71,7 +71,7 @@ PHRASES = (  # read before the words, so that one idea is one word
     ("non-carrier of", "clear of"),
     ("not carrying", "clear of"),
     ("free of", "clear of"),
-    ("&", " and "),
+    ("&", "and"),
 )
 
 # what a parent can be known to carry, by the word a lab report or a breeder uses
@@ -142,9 +142,10 @@ class Coat:
 
 def parse_coat_words(text: str, role: str) -> Coat:
     """The coat a breeder describes, e.g. "seal point", "blue, carries chocolate", "calico"."""
-    lowered = f" {str(text).lower().replace('color', 'colour')} "
+    spaced = re.sub(r"([,;&])", r" \1 ", str(text).lower().replace("color", "colour"))
+    lowered = f" {' '.join(spaced.split())} "
     for phrase, word in PHRASES:
-        lowered = lowered.replace(f" {phrase} " if phrase[0].isalpha() else phrase, f" {word} ")
+        lowered = lowered.replace(f" {phrase} ", f" {word} ")
     tokens = re.findall(r"[a-z][a-z-]*|,|;", lowered)
     values: dict[str, Any] = {"carries": {}}
     notes: list[str] = []
