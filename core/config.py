@@ -45,6 +45,7 @@ class Settings:
     google_api_key: str | None = field(default=None, repr=False)
     google_cse_id: str | None = None
     google_search_url: str = "https://www.googleapis.com/customsearch/v1"
+    allow_private_hosts: bool = False  # web imports may fetch from private/local addresses
     identify_api_key: str | None = field(default=None, repr=False)
     show_recent_gallery: bool = False
 
@@ -157,6 +158,7 @@ ENV_NAMES: dict[str, str] = {
     "google_api_key": "GOOGLE_API_KEY",
     "google_cse_id": "GOOGLE_CSE_ID",
     "google_search_url": "GOOGLE_SEARCH_URL",
+    "allow_private_hosts": "ALLOW_PRIVATE_HOSTS",
     "identify_api_key": "IDENTIFY_API_KEY",
     "show_recent_gallery": "SHOW_RECENT_GALLERY",
 }

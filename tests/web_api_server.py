@@ -430,6 +430,23 @@ class FakeWebServer:
         elif name == "slow.jpg":
             time.sleep(self.slow_seconds)
             self._send(handler, 200, self._bodies["good-1.jpg"], "image/jpeg")
+        elif name == "drip.jpg":  # a byte every 50 ms: each read is quick, the whole is not
+            body = self._bodies["good-1.jpg"]
+            handler.send_response(200)
+            handler.send_header("Content-Type", "image/jpeg")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            stop = time.monotonic() + self.slow_seconds
+            for byte in body:
+                if time.monotonic() > stop:
+                    break
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(0.05)
+        elif name == "redirect-private.jpg":  # to another loopback address, on the same port
+            port = handler.server.server_address[1]
+            target = f"http://127.0.0.2:{port}/images/good-0.jpg"
+            self._send(handler, 302, b"", "text/plain", {"Location": target})
         elif name == "redirect.jpg":
             self._send(handler, 302, b"", "text/plain", {"Location": "/images/good-0.jpg"})
         elif name == "redirect-file.jpg":

@@ -9,7 +9,7 @@ from core.errors import UserError
 from core.images import IMAGE_SUFFIXES
 from core.services.archive_import import import_uploads
 from core.services.web_import import import_web_images
-from core.web_search import PROVIDER_TITLES, available_providers, make_provider
+from core.web.providers import PROVIDER_TITLES, available_providers, make_provider
 
 user = require_login()
 settings = get_settings()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -14,7 +15,8 @@ from core.errors import UserError
 from core.images import DEFAULT_MAX_BYTES
 from core.labels import LabelSchema
 from core.services.imports import ImportOutcome, ImportReport, NearDuplicateIndex, import_image
-from core.web_search import SearchResult, download_image
+from core.web.download import HostPolicy, download_image
+from core.web.providers import SearchResult
 
 Progress = Callable[[int, int, str], None]  # (done, total, current URL)
 Download = Callable[..., bytes]  # download_image(url, *, timeout_s, max_bytes)
@@ -38,13 +40,17 @@ def import_web_images(
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout_s: float = 10,
     progress: Progress | None = None,
-    download: Download = download_image,
+    allow_private_hosts: bool = False,
+    download: Download | None = None,
 ) -> ImportReport:
     """Download, check and store each selected image with its URL, licence and creator.
 
     One outcome per result, in the same order, named by the image URL; a failed download is
     rejected with its reason and the others go on. ``label`` (optional) labels every image.
+    Private and local hosts are refused unless ``allow_private_hosts`` (ALLOW_PRIVATE_HOSTS).
     """
+    if download is None:
+        download = partial(download_image, policy=HostPolicy(allow_private=allow_private_hosts))
     clean_label = schema.validate(label, partial=True) if label else None
     report = ImportReport()
     index = NearDuplicateIndex.load(repository)

@@ -11,7 +11,7 @@ from core.db.training_images import TrainingImageRepository
 from core.errors import UserError
 from core.labels import CAT_PHENOTYPE
 from core.services.web_import import import_web_images
-from core.web_search import GoogleImageProvider, OpenverseProvider, parse_url_list
+from core.web.providers import GoogleImageProvider, OpenverseProvider, parse_url_list
 from tests.web_api_server import FAKE_WEB_SLOW_S, GOOGLE_CX, GOOGLE_KEY, FakeWebServer
 
 MB = 1024 * 1024
@@ -33,6 +33,7 @@ def web_import(database: Database, results, **kwargs):
     kwargs.setdefault("by", "ann")
     kwargs.setdefault("max_bytes", MB)
     kwargs.setdefault("timeout_s", TIMEOUT_S)
+    kwargs.setdefault("allow_private_hosts", True)  # the fake web server is on 127.0.0.1
     return import_web_images(TrainingImageRepository(database), results, **kwargs)
 
 

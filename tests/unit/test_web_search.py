@@ -8,13 +8,12 @@ import pytest
 
 from core.config import Settings, free_port
 from core.errors import ConfigError, UserError
-from core.web_search import (
+from core.web.providers import (
     GoogleImageProvider,
     OpenverseProvider,
     SearchResult,
     UrlListProvider,
     available_providers,
-    download_image,
     make_provider,
     openverse_licence,
     parse_url_list,
@@ -292,85 +291,3 @@ def test_url_list_provider_refuses_a_bad_line_or_nothing() -> None:
         UrlListProvider().search("https://example.org/a.jpg\nexample.org/b.jpg")
     with pytest.raises(UserError, match="No image address was pasted"):
         UrlListProvider().search("\n# nothing\n")
-
-
-# --- downloads ----------------------------------------------------------------------------
-
-
-def test_download_returns_the_exact_bytes(web: FakeWebServer) -> None:
-    assert download_image(web.image_url("good-3.jpg"), max_bytes=MB) == web.image_bytes(
-        "good-3.jpg"
-    )
-    assert download_image(web.image_url("photo.png"), max_bytes=MB) == web.image_bytes("photo.png")
-
-
-def test_download_follows_redirects_to_web_addresses(web: FakeWebServer) -> None:
-    assert download_image(web.image_url("redirect.jpg"), max_bytes=MB) == web.image_bytes(
-        "good-0.jpg"
-    )
-    chained = download_image(web.image_url("redirect-loop-3.jpg"), max_bytes=MB)
-    assert chained == web.image_bytes("good-2.jpg")
-
-
-def test_download_refuses_a_redirect_to_a_local_file(web: FakeWebServer) -> None:
-    url = web.image_url("redirect-file.jpg")
-
-    with pytest.raises(UserError) as caught:
-        download_image(url, max_bytes=MB)
-    assert str(caught.value) == (
-        f"{url!r} redirects to 'file:///etc/passwd', which is not a web address; only http "
-        "and https images are downloaded."
-    )
-
-
-def test_download_refuses_more_than_five_redirects(web: FakeWebServer) -> None:
-    with pytest.raises(UserError, match="redirects more than 5 times"):
-        download_image(web.image_url("redirect-loop.jpg"), max_bytes=MB)
-
-
-def test_download_refuses_a_declared_size_over_the_limit_before_reading(
-    web: FakeWebServer,
-) -> None:
-    with pytest.raises(UserError, match=r"is 60 MB, over the 1 MB limit; pick a smaller image"):
-        download_image(web.image_url("huge.jpg"), max_bytes=MB)
-
-
-def test_download_stops_reading_an_endless_body_at_the_limit(web: FakeWebServer) -> None:
-    started = time.monotonic()
-
-    with pytest.raises(UserError, match=r"endless.jpg' is over the 1 MB limit"):
-        download_image(web.image_url("endless.jpg"), max_bytes=MB)
-    assert time.monotonic() - started < 2
-
-
-def test_download_times_out(web: FakeWebServer) -> None:
-    started = time.monotonic()
-
-    with pytest.raises(UserError, match=r"slow.jpg' did not arrive within 0.5 s; try again"):
-        download_image(web.image_url("slow.jpg"), timeout_s=TIMEOUT_S, max_bytes=MB)
-    assert time.monotonic() - started < SLOW_S
-
-
-def test_download_reports_http_errors_and_refused_connections(web: FakeWebServer) -> None:
-    with pytest.raises(UserError, match=r"answered HTTP 404 \(Not Found\); the image may"):
-        download_image(web.image_url("missing.jpg"), max_bytes=MB)
-    closed = f"http://127.0.0.1:{free_port()}/cat.jpg"
-    with pytest.raises(UserError, match=r"from '127.0.0.1' \(the connection was refused\)"):
-        download_image(closed, max_bytes=MB)
-
-
-@pytest.mark.parametrize(
-    "url",
-    ["file:///etc/passwd", "ftp://example.org/cat.jpg", "data:image/png;base64,AAAA", "cat.jpg"],
-)
-def test_download_refuses_addresses_that_are_not_http(url: str) -> None:
-    with pytest.raises(UserError, match="is not an http:// or https:// address"):
-        download_image(url, max_bytes=MB)
-
-
-def test_download_leaves_content_checks_to_the_decoder(web: FakeWebServer) -> None:
-    page = download_image(web.image_url("not-an-image.jpg"), max_bytes=MB)
-    cut = download_image(web.image_url("broken.jpg"), max_bytes=MB)
-
-    assert page.startswith(b"<!DOCTYPE html>")
-    assert len(cut) == 1500

@@ -1,38 +1,37 @@
-"""Web image search behind one interface: Openverse, Google Programmable Search, pasted URLs.
-
-Also the one safe way to download an image from the web: HTTP(S) only, a timeout, a size cap,
-and at most five redirects, each to http or https (DESIGN §6b).
-"""
+"""Web image search behind one interface: Openverse, Google Programmable Search, pasted URLs."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
-import socket
-import ssl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
-from urllib.error import HTTPError, URLError
-from urllib.parse import unquote, urlencode, urljoin, urlsplit
-from urllib.request import HTTPRedirectHandler, OpenerDirector, Request, build_opener
+from typing import Any, Protocol
+from urllib.parse import unquote, urlencode, urlsplit
+
+import httpx
 
 from core.config import Settings
 from core.errors import ConfigError, UserError
+from core.web.download import (
+    HostPolicy,
+    connection_problem,
+    host_of,
+    open_response,
+    read_capped,
+    shorten,
+    url_problem,
+)
 
-USER_AGENT = "CatIdentifier/0.1 (self-hosted training-set import)"
-MAX_REDIRECTS = 5
 MAX_JSON_BYTES = 5 * 1024 * 1024
 MAX_QUERY_CHARS = 200
-MAX_URL_CHARS = 2048
 MAX_PASTED_URLS = 200
-WEB_SCHEMES = ("http", "https")
 OPENVERSE_MAX_PAGE_SIZE = 20  # anonymous requests may not ask for more
 GOOGLE_MAX_PAGE_SIZE = 10
 GOOGLE_MAX_RESULTS = 100  # the Custom Search JSON API never returns results past the 100th
 PROVIDER_TITLES = {"openverse": "Openverse", "google": "Google", "urls": "Pasted URLs"}
-_CHUNK_BYTES = 64 * 1024
+OPERATOR_SET = HostPolicy(allow_private=True)
 
 
 @dataclass(frozen=True)
@@ -62,141 +61,6 @@ class SearchProvider(Protocol):
     def search(self, query: str, *, page: int = 1, page_size: int = 20) -> SearchPage: ...
 
 
-# --- HTTP ---------------------------------------------------------------------------------
-
-
-class _SafeRedirects(HTTPRedirectHandler):
-    """Follow at most MAX_REDIRECTS redirects, and only to http or https addresses."""
-
-    def __init__(self, original_url: str) -> None:
-        self.original_url = original_url
-
-    def http_error_302(self, req, fp, code, msg, headers):  # noqa: ANN001 - urllib's signature
-        location = headers.get("location") or headers.get("uri")
-        if location:
-            target = urljoin(req.full_url, location)
-            if urlsplit(target).scheme.lower() not in WEB_SCHEMES:
-                fp.close()
-                raise UserError(
-                    f"{self.original_url!r} redirects to {_shorten(target)!r}, which is not a web "
-                    "address; only http and https images are downloaded."
-                )
-        if len(getattr(req, "redirect_dict", {})) >= MAX_REDIRECTS:
-            fp.close()
-            raise UserError(
-                f"{self.original_url!r} redirects more than {MAX_REDIRECTS} times; "
-                "open it in a browser and paste the final image address."
-            )
-        return super().http_error_302(req, fp, code, msg, headers)
-
-    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
-
-
-def _opener(url: str) -> OpenerDirector:
-    return build_opener(_SafeRedirects(url))
-
-
-def _shorten(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).hostname or url
-
-
-def _connection_problem(err: BaseException) -> str:
-    """What went wrong with a connection, in a few words, for a message."""
-    reason = err.reason if isinstance(err, URLError) else err
-    if isinstance(reason, TimeoutError | socket.timeout):
-        return "timeout"
-    if isinstance(reason, ConnectionRefusedError):
-        return "the connection was refused"
-    if isinstance(reason, socket.gaierror):
-        return "the host name was not found"
-    if isinstance(reason, ssl.SSLError):
-        return "the secure connection failed"
-    if isinstance(reason, ConnectionResetError | http.client.RemoteDisconnected):
-        return "the connection was closed by the server"
-    return str(reason).rstrip(".") or type(reason).__name__
-
-
-def _read_capped(stream: BinaryIO, max_bytes: int, deadline: float) -> bytes | None:
-    """Read at most max_bytes; None if the stream has more; TimeoutError past the deadline."""
-    chunks, size = [], 0
-    while True:
-        if time.monotonic() > deadline:
-            raise TimeoutError
-        chunk = stream.read(min(_CHUNK_BYTES, max_bytes + 1 - size))
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > max_bytes:
-            return None
-
-
-# --- downloads ----------------------------------------------------------------------------
-
-
-def url_problem(url: str) -> str | None:
-    """Why a text is not a downloadable web address (a phrase), or None if it is one."""
-    if len(url) > MAX_URL_CHARS:
-        return f"is longer than {MAX_URL_CHARS} characters"
-    if any(c.isspace() for c in url):
-        return "contains spaces"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        return "is not a valid web address"
-    if parts.scheme.lower() not in WEB_SCHEMES:
-        return "is not an http:// or https:// address"
-    if not parts.hostname:
-        return "has no host name"
-    return None
-
-
-def download_image(url: str, *, timeout_s: float = 10, max_bytes: int) -> bytes:
-    """The bytes at an http(s) URL, within a time and size limit; UserError saying what failed."""
-    if problem := url_problem(url):
-        raise UserError(f"{_shorten(url)!r} {problem}; give the http:// or https:// image address.")
-    shown = _shorten(url)
-    limit = f"{max_bytes / 1024 / 1024:.3g} MB"
-    deadline = time.monotonic() + timeout_s
-    request = Request(url, headers={"User-Agent": USER_AGENT, "Accept": "image/*,*/*;q=0.5"})
-    try:
-        with _opener(url).open(request, timeout=timeout_s) as response:
-            declared = response.headers.get("Content-Length", "")
-            if declared.strip().isdigit() and int(declared) > max_bytes:
-                raise UserError(
-                    f"Image {shown!r} is {int(declared) / 1024 / 1024:.3g} MB, over the {limit} "
-                    "limit; pick a smaller image."
-                )
-            data = _read_capped(response, max_bytes, deadline)
-    except HTTPError as err:
-        err.close()
-        raise UserError(
-            f"{shown!r} answered HTTP {err.code} ({err.reason}); the image may have moved or be "
-            "private, so pick another."
-        ) from None
-    except (URLError, OSError, http.client.HTTPException) as err:
-        problem = _connection_problem(err)
-        if problem == "timeout":
-            raise UserError(
-                f"{shown!r} did not arrive within {timeout_s:g} s; try again later or pick "
-                "another image."
-            ) from None
-        raise UserError(
-            f"Could not download {shown!r} from {_host(url)!r} ({problem}); check the address "
-            "or try again later."
-        ) from None
-    if data is None:
-        raise UserError(f"Image {shown!r} is over the {limit} limit; pick a smaller image.")
-    if not data:
-        raise UserError(f"{shown!r} sent no data (0 bytes); pick another image.")
-    return data
-
-
 def _title_from_url(url: str) -> str:
     parts = urlsplit(url)
     name = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
@@ -223,7 +87,7 @@ def parse_url_list(text: str) -> tuple[list[SearchResult], list[str]]:
             break
         if problem := url_problem(line):
             errors.append(
-                f"Line {number} ({_shorten(line, 80)!r}) {problem}; paste one http:// or "
+                f"Line {number} ({shorten(line, 80)!r}) {problem}; paste one http:// or "
                 "https:// image address per line."
             )
             continue
@@ -280,38 +144,25 @@ def _error_detail(body: bytes) -> str:
 def _get_json(
     url: str, *, title: str, timeout_s: float, config_hint: str, bad_request_hint: str
 ) -> dict[str, Any]:
-    """GET a JSON document from a search API; UserError (one sentence) for every failure."""
-    request = Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+    """GET a JSON document from a configured search API; UserError (one sentence) if not."""
+    deadline = time.monotonic() + timeout_s
     try:
-        with _opener(url).open(request, timeout=timeout_s) as response:
-            deadline = time.monotonic() + timeout_s
-            body = _read_capped(response, MAX_JSON_BYTES, deadline)
-    except HTTPError as err:
-        detail = _shorten(_error_detail(err.read(64 * 1024)).rstrip("."), 200)
-        err.close()
-        status = f"HTTP {err.code}: {detail}" if detail else f"HTTP {err.code}"
-        if err.code in (401, 403):
-            raise UserError(f"{title} refused the search ({status}); {config_hint}") from None
-        if err.code == 429:
-            raise UserError(
-                f"{title} says there were too many searches ({status}); wait a minute and "
-                "try again."
-            ) from None
-        if 400 <= err.code < 500:
-            raise UserError(
-                f"{title} did not accept the search ({status}); {bad_request_hint}"
-            ) from None
-        raise UserError(
-            f"{title} had a problem answering ({status}); try again in a few minutes."
-        ) from None
-    except (URLError, OSError, http.client.HTTPException) as err:
-        problem = _connection_problem(err)
+        # the provider's address is the operator's setting, not a user's: private hosts allowed
+        with open_response(
+            url, deadline=deadline, read_timeout_s=timeout_s, policy=OPERATOR_SET,
+            accept="application/json",
+        ) as (_final, response):  # fmt: skip
+            if response.is_error:
+                _raise_for_status(response, title, config_hint, bad_request_hint)
+            body = read_capped(response, MAX_JSON_BYTES, deadline)
+    except (httpx.HTTPError, OSError) as err:
+        problem = connection_problem(err)
         if problem == "timeout":
             raise UserError(
                 f"{title} did not answer within {timeout_s:g} s; try again in a minute."
             ) from None
         raise UserError(
-            f"Could not reach {title} at {_host(url)!r} ({problem}); check the internet "
+            f"Could not reach {title} at {host_of(url)!r} ({problem}); check the internet "
             f"connection, or {config_hint}"
         ) from None
     try:
@@ -326,6 +177,34 @@ def _get_json(
             f"or {config_hint}"
         ) from None
     return document
+
+
+def _raise_for_status(
+    response: httpx.Response, title: str, config_hint: str, bad_request_hint: str
+) -> None:
+    """One sentence for a search API's HTTP error, by status."""
+    code = response.status_code
+    detail = shorten(_error_detail(b"".join(_first_bytes(response, 64 * 1024))).rstrip("."), 200)
+    status = f"HTTP {code}: {detail}" if detail else f"HTTP {code}"
+    if code in (401, 403):
+        raise UserError(f"{title} refused the search ({status}); {config_hint}")
+    if code == 429:
+        raise UserError(
+            f"{title} says there were too many searches ({status}); wait a minute and try again."
+        )
+    if 400 <= code < 500:
+        raise UserError(f"{title} did not accept the search ({status}); {bad_request_hint}")
+    raise UserError(f"{title} had a problem answering ({status}); try again in a few minutes.")
+
+
+def _first_bytes(response: httpx.Response, limit: int) -> Iterator[bytes]:
+    """The start of a body, at most limit bytes (an error page needs no more)."""
+    size = 0
+    for chunk in response.iter_bytes():
+        yield chunk[: limit - size]
+        size += len(chunk)
+        if size >= limit:
+            return
 
 
 def _count(value: Any) -> int:

@@ -1,0 +1,1 @@
+"""The web: safe image downloads (download.py) and image search providers (providers.py)."""
