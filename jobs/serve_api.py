@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    from core.api import create_app
+    from api_app.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     uvicorn.run(

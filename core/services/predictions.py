@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from pymongo.errors import PyMongoError
 
 from core.db.models import ModelRecord, ModelRepository
 from core.db.predictions import PredictionRepository
@@ -44,23 +47,78 @@ def load_model(models: ModelRepository, record: ModelRecord) -> LoadedModel:
 
 
 class ActiveModelCache:
-    """The active model, loaded once and reloaded only when another model becomes active."""
+    """The active model, loaded once and reloaded only when another model becomes active.
 
-    def __init__(self, models: ModelRepository) -> None:
+    The one cache for every front door. `check_interval_s` > 0 asks which model is active at
+    most that often instead of on every `get()` (a server's hot path): a new activation is
+    then picked up within that time. `load_in_background()` starts loading at start-up, and
+    `state()` says what a health check should report.
+    """
+
+    def __init__(self, models: ModelRepository, *, check_interval_s: float = 0.0) -> None:
         self._models = models
+        self._check_interval_s = check_interval_s
         self._loaded: LoadedModel | None = None
+        self._checked_at = 0.0
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
+        self._last_error: str | None = None
 
     def get(self) -> LoadedModel:
+        """The active model (NoActiveModelError when there is none)."""
+        loaded = self._loaded
+        if loaded is not None and time.monotonic() - self._checked_at < self._check_interval_s:
+            return loaded
         active_id = self._models.active_id()
         if active_id is None:
+            self._loaded = None
             raise NoActiveModelError(
                 "No model is active yet; train one on the console's Training page first."
             )
         with self._lock:
             if self._loaded is None or self._loaded.record.id != active_id:
-                self._loaded = load_model(self._models, self._models.get(active_id))
+                try:
+                    self._loaded = load_model(self._models, self._models.get(active_id))
+                except UserError as err:  # kept for state(): a model file that cannot be read
+                    self._last_error = str(err)
+                    raise
+            self._checked_at, self._last_error = time.monotonic(), None
             return self._loaded
+
+    def load_in_background(self) -> None:
+        """Start loading the active model, unless a load is already under way."""
+        if not self._loading.acquire(blocking=False):
+            return
+
+        def load() -> None:
+            try:
+                self.get()
+            except UserError:
+                pass  # state() says why; a request will raise it again
+            except PyMongoError as err:
+                self._last_error = f"The database does not answer ({type(err).__name__})."
+            finally:
+                self._loading.release()
+
+        threading.Thread(target=load, name="model-loader", daemon=True).start()
+
+    def state(self, active_id: str | None) -> dict[str, Any]:
+        """What a health check says about the model: none active, loading, loaded or failed."""
+        loaded = self._loaded
+        if active_id is None:
+            return {"loaded": False, "state": "no active model", "active_id": None}
+        if loaded is not None and loaded.record.id == active_id:
+            return {
+                "loaded": True,
+                "state": "loaded",
+                "active_id": active_id,
+                "schema": loaded.record.schema.name,
+                "backbone": loaded.record.backbone,
+            }
+        if self._last_error and not self._loading.locked():
+            return {"loaded": False, "state": "failed", "active_id": active_id,
+                    "error": self._last_error}  # fmt: skip
+        return {"loaded": False, "state": "loading", "active_id": active_id}
 
 
 def identify(loaded: LoadedModel, image: DecodedImage) -> PredictionResult:

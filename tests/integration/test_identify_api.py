@@ -12,6 +12,7 @@ import select
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -502,9 +503,82 @@ def test_unexpected_error_is_one_sentence_500_and_the_traceback_is_logged(plain_
     )
 
     assert_error(response, 500, "Something went wrong on the server", "try again later")
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10  # uvicorn writes the traceback after the answer
+    while "KeyError: 'created_at'" not in plain_api.log() and time.monotonic() < deadline:
+        time.sleep(0.02)
     log = plain_api.log()
     assert "Traceback" in log and "KeyError: 'created_at'" in log
+
+
+@contextmanager
+def in_process_api(settings: Settings, **limits: int) -> Iterator[str]:
+    """create_app(settings, **limits) served by uvicorn in a thread on a free port; its URL."""
+    import uvicorn
+
+    from api_app.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, **limits), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def wait_for_work(url: str, **expected: int) -> dict:
+    """/health's "work" once it shows the expected running and waiting counts."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        work = httpx.get(f"{url}/health", timeout=5).json()["work"]
+        if all(work[key] == value for key, value in expected.items()):
+            return work
+        time.sleep(0.02)
+    pytest.fail(f"/health never showed {expected}; last {work}")
+
+
+def test_work_past_the_limit_gets_503_with_retry_after_not_a_pile_up(settings: Settings) -> None:
+    release = threading.Event()
+    part = b'--b\r\nContent-Disposition: form-data; name="image"; filename="x.jpg"\r\n\r\n'
+
+    def held_upload() -> Iterator[bytes]:
+        yield part
+        release.wait(timeout=30)  # the upload stays open until the test lets it finish
+        yield b"not a photo\r\n--b--\r\n"
+
+    def post_held(url: str) -> httpx.Response:
+        headers = {"Content-Type": "multipart/form-data; boundary=b"}
+        return httpx.post(f"{url}/identify", content=held_upload(), headers=headers, timeout=30)
+
+    with in_process_api(settings, max_running=1, max_waiting=1) as url:
+        with ThreadPoolExecutor(2) as pool:
+            held = [pool.submit(post_held, url) for _ in range(2)]
+            wait_for_work(url, running=1, waiting=1)
+
+            busy = httpx.post(f"{url}/identify", files={"image": ("c.jpg", b"x")}, timeout=5)
+            busy_model = httpx.get(f"{url}/model", timeout=5)
+            health = httpx.get(f"{url}/health", timeout=5)
+            release.set()
+            answers = [future.result() for future in held]
+
+        after = httpx.post(f"{url}/identify", files={"image": ("c.jpg", b"x")}, timeout=30)
+        assert wait_for_work(url, running=0, waiting=0)["max_running"] == 1
+
+    message = assert_error(busy, 503, "The server is busy with 2 requests; try again in 1 s.")
+    assert busy.headers["Retry-After"] == "1"
+    assert assert_error(busy_model, 503) == message
+    assert health.status_code == 200
+    for answer in [*answers, after]:  # each admitted request got its own answer
+        assert_error(answer, 422, "x.jpg" if answer is not after else "c.jpg")
 
 
 def test_serve_api_refuses_a_bad_port_in_one_sentence(tmp_path: Path) -> None:

@@ -12,13 +12,12 @@ from core.db.models import ModelRecord
 from core.errors import UserError
 from core.labels import CAT_PHENOTYPE, DOG_BREED, LabelSchema
 from core.ml.prediction import PredictionResult, TraitPrediction
-from core.services.identify_api import (
+from core.services.identify_json import identify_response, model_json
+from core.services.identify_requests import (
     MissingApiKeyError,
     UploadTooLargeError,
     check_api_key,
     check_content_length,
-    identify_response,
-    model_json,
     parse_feedback,
     parse_flag,
 )
