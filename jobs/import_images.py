@@ -16,12 +16,9 @@ from core.db.training_images import TrainingImageRepository
 from core.errors import UserError
 from core.images import is_image_filename
 from core.labels import get_schema
-from core.services.archive_import import (
-    ArchiveReport,
-    import_folder,
-    import_uploads,
-    import_zip,
-)
+from core.services.archive_import import import_uploads, import_zip
+from core.services.folder_import import import_folder
+from core.services.import_batch import ArchiveReport
 from jobs._cli import ProgressBar, run_cli
 
 

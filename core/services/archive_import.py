@@ -1,31 +1,29 @@
-"""Importing many images at once: uploaded files, zip archives and folder trees.
+"""Importing uploaded files and zip archives into the training set.
 
 Folders named like labels (``blue/``, ``red_tabby_van/``, ``not_cat/``, or a breed for the dog
 schema) label the images inside them; see docs/importing.md. Zip members are read one at a
-time into memory through ``ZipFile.open`` with a size cap, never extracted to disk.
+time into memory through ``ZipFile.open`` with a size cap, never extracted to disk. Folder
+trees are imported by folder_import.py.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import stat
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
-
-from pymongo.errors import PyMongoError
 
 from core.db.training_images import TrainingImageRepository
 from core.errors import UserError
 from core.images import DEFAULT_MAX_BYTES, IMAGE_SUFFIXES, is_image_filename, read_limited
-from core.labels import Label, LabelSchema, label_from_folder_name
-from core.services.imports import ImportOutcome, ImportReport, NearDuplicateIndex, import_image
+from core.labels import LabelSchema
+from core.services.import_batch import ArchiveReport, ImportBatch, Progress
+from core.sizes import MEBIBYTE, size_text
 
-MEBIBYTE = 1024 * 1024
 # Members smaller than this are not checked for their compression ratio: they cannot hurt.
 RATIO_CHECK_MIN_BYTES = MEBIBYTE
 ARCHIVE_SUFFIXES = (
@@ -36,9 +34,7 @@ JUNK_NAMES = {"__macosx", "thumbs.db", "desktop.ini"}  # skipped silently, like 
 # Deflate output is bounded per read; bzip2/LZMA members would decompress a whole block at once.
 ACCEPTED_COMPRESSION = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 _MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError)
-_IMAGE_TYPES = ", ".join(sorted({s.lstrip(".") for s in IMAGE_SUFFIXES}))
-
-Progress = Callable[[int, int, str], None]  # (done, total, current filename)
+IMAGE_TYPES = ", ".join(sorted({s.lstrip(".") for s in IMAGE_SUFFIXES}))
 
 
 @dataclass(frozen=True)
@@ -49,120 +45,6 @@ class ArchiveLimits:
     max_member_bytes: int = 20 * MEBIBYTE
     max_total_bytes: int = 2 * 1024 * MEBIBYTE
     max_ratio: float = 100.0
-
-
-@dataclass
-class ArchiveReport(ImportReport):
-    """An import report plus notes about the whole import (e.g. folders that are not labels)."""
-
-    notes: list[str] = field(default_factory=list)
-
-    def extend(self, other: ImportReport) -> None:
-        self.outcomes.extend(other.outcomes)
-        self.notes.extend(getattr(other, "notes", []))
-
-
-def size_text(num_bytes: float) -> str:
-    """A byte count for messages: "20 MB", "2 GB", "512 KB"."""
-    for unit, name in ((1024 * MEBIBYTE, "GB"), (MEBIBYTE, "MB"), (1024, "KB")):
-        if num_bytes >= unit:
-            return f"{num_bytes / unit:.3g} {name}"
-    return f"{int(num_bytes)} bytes"
-
-
-class _FolderLabels:
-    """The label of each member's folders: the deepest folder whose name is a label wins."""
-
-    def __init__(self, schema: LabelSchema, fallback: Label | None) -> None:
-        self._schema = schema
-        self._fallback = fallback
-        self._parsed: dict[str, Label | UserError] = {}
-        self._unlabelled: dict[str, tuple[str, int]] = {}  # folder path -> (why, files)
-
-    def _parse(self, name: str) -> Label | UserError:
-        if name not in self._parsed:
-            try:
-                self._parsed[name] = label_from_folder_name(self._schema, name)
-            except UserError as err:
-                self._parsed[name] = err
-        return self._parsed[name]
-
-    def label_for(self, folders: Sequence[str]) -> Label | None:
-        for name in reversed(folders):
-            parsed = self._parse(name)
-            if not isinstance(parsed, UserError):
-                return parsed
-        if folders and self._fallback is None:
-            path = "/".join(folders)
-            why, count = self._unlabelled.get(path, (str(self._parse(folders[-1])), 0))
-            self._unlabelled[path] = (why, count + 1)
-        return self._fallback
-
-    def notes(self) -> list[str]:
-        notes = []
-        for path, (why, count) in self._unlabelled.items():
-            files = f"{count} file{'s' if count != 1 else ''}"
-            reason = why[:1].lower() + why[1:]
-            notes.append(f"The {files} in {path + '/'!r} have no label, because {reason}")
-        return notes
-
-
-class _Batch:
-    """One import: a shared near-duplicate index, the report, progress and a stop switch."""
-
-    def __init__(
-        self,
-        repository: TrainingImageRepository,
-        *,
-        schema: LabelSchema,
-        by: str,
-        source: str,
-        max_bytes: int,
-        progress: Progress | None,
-        fallback_label: Label | None = None,
-    ) -> None:
-        self.repository, self.schema, self.by, self.source = repository, schema, by, source
-        self.max_bytes = max_bytes
-        self.labels = _FolderLabels(schema, fallback_label)
-        self.report = ArchiveReport()
-        self.index = NearDuplicateIndex.load(repository)
-        self.stop_reason: str | None = None  # set when the database stops answering
-        self.done, self.total = 0, 0
-        self._progress = progress
-
-    def store(self, data: bytes, filename: str, label: Mapping[str, Any] | None) -> None:
-        try:
-            outcome = import_image(
-                self.repository,
-                data,
-                filename,
-                source=self.source,
-                schema=self.schema,
-                label=label,
-                labelled_by=self.by if label else None,
-                near_duplicates=self.index,
-                max_bytes=self.max_bytes,
-            )
-        except PyMongoError as err:
-            self.stop_reason = (
-                f"Not imported: the database stopped answering at {filename!r} "
-                f"({type(err).__name__}); the images stored before it are kept, so run the "
-                "import again to add the rest (already stored ones are skipped)."
-            )
-            outcome = ImportOutcome(filename, "rejected", reason=self.stop_reason)
-        self.report.add(outcome)
-
-    def reject(self, filename: str, reason: str) -> None:
-        self.report.add(ImportOutcome(filename, "rejected", reason=reason))
-
-    def tick(self, filename: str) -> None:
-        self.done += 1
-        if self._progress:
-            self._progress(self.done, max(self.total, self.done), filename)
-
-    def finish(self) -> ArchiveReport:
-        self.report.notes.extend(self.labels.notes())
-        return self.report
 
 
 # --- zip archives -------------------------------------------------------------------------
@@ -202,7 +84,7 @@ def _member_problem(info: zipfile.ZipInfo, limits: ArchiveLimits) -> str | None 
         )
     if not is_image_filename(lowered):
         return (
-            f"{name!r} is not an image (only {_IMAGE_TYPES} files are imported); "
+            f"{name!r} is not an image (only {IMAGE_TYPES} files are imported); "
             "leave it out or convert it."
         )
     if info.flag_bits & 0x1:
@@ -259,7 +141,7 @@ def _read_member(zipped: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> 
 
 
 def _import_zip_into(
-    batch: _Batch,
+    batch: ImportBatch,
     archive: BinaryIO | Path | bytes | str,
     limits: ArchiveLimits,
     *,
@@ -321,15 +203,14 @@ def import_zip(
     rejected with its reason and the others are imported. ``label`` (optional) is given to
     images that are in no label folder.
     """
-    fallback = schema.validate(label, partial=True) if label else None
-    batch = _Batch(
+    batch = ImportBatch(
         repository,
         schema=schema,
         by=by,
         source="upload",
         max_bytes=max_bytes,
         progress=progress,
-        fallback_label=fallback,
+        label=label,
     )
     _import_zip_into(batch, archive, limits)
     return batch.finish()
@@ -354,15 +235,14 @@ def import_uploads(
     A zip among the files is imported like ``import_zip`` (its label folders win, ``label``
     labels the rest); a zip that cannot be used is reported as rejected and the others go on.
     """
-    clean_label = schema.validate(label, partial=True) if label else None
-    batch = _Batch(
+    batch = ImportBatch(
         repository,
         schema=schema,
         by=by,
         source="upload",
         max_bytes=max_bytes,
         progress=progress,
-        fallback_label=clean_label,
+        label=label,
     )
     batch.total = len(files)
     for name, content in files:
@@ -394,131 +274,7 @@ def import_uploads(
             except UserError as err:
                 batch.reject(name, str(err))
             else:
-                batch.store(data, name, clean_label)
+                batch.store(data, name, batch.label)
                 del data
         batch.tick(name)
-    return batch.finish()
-
-
-# --- folder trees -------------------------------------------------------------------------
-
-
-def _is_inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
-def _folder_plan(root: Path) -> Iterator[tuple[str, Path | None, str | None]]:
-    """(relative path, file to read or None, rejection reason or None) for each file, sorted."""
-    walk_errors: list[OSError] = []
-    for directory, dirnames, filenames in os.walk(root, onerror=walk_errors.append):
-        here = Path(directory)
-        for dirname in list(dirnames):
-            path = here / dirname
-            if dirname.startswith(".") or dirname.lower() in JUNK_NAMES:
-                dirnames.remove(dirname)
-            elif path.is_symlink():  # os.walk does not descend into it (followlinks=False)
-                target = path.resolve()
-                if not _is_inside(target, root):
-                    relative = path.relative_to(root).as_posix()
-                    reason = (
-                        f"{relative + '/'!r} is a link to a folder outside the imported "
-                        "folder, which is not followed; copy the images in instead."
-                    )
-                    yield relative, None, reason
-        dirnames.sort()
-        for filename in sorted(filenames):
-            if filename.startswith(".") or filename.lower() in JUNK_NAMES:
-                continue
-            path = here / filename
-            relative = path.relative_to(root).as_posix()
-            yield relative, *_file_problem(path, relative, root)
-    for err in walk_errors:
-        where = Path(err.filename or root)
-        relative = where.relative_to(root).as_posix() if _is_inside(where, root) else str(where)
-        reason = err.strerror or type(err).__name__
-        yield relative, None, f"Folder {relative!r} could not be read ({reason}); check its access."
-
-
-def _file_problem(path: Path, relative: str, root: Path) -> tuple[Path | None, str | None]:
-    """The file to read, or why this file is not imported."""
-    lowered = path.name.lower()
-    if lowered.endswith(ARCHIVE_SUFFIXES):
-        return None, (
-            f"{relative!r} is an archive, which is not opened inside a folder import; "
-            "import it on its own (python -m jobs.import_images FILE.zip)."
-        )
-    if not is_image_filename(lowered):
-        return None, (
-            f"{relative!r} is not an image (only {_IMAGE_TYPES} files are imported); "
-            "leave it out or convert it."
-        )
-    if path.is_symlink():
-        try:
-            target = path.resolve(strict=True)
-        except (OSError, RuntimeError):
-            return None, f"{relative!r} is a broken link; replace it with the image itself."
-        if not _is_inside(target, root):
-            return None, (
-                f"{relative!r} is a link to a file outside the imported folder, which is not "
-                "followed; copy the image in instead."
-            )
-        path = target
-    try:
-        mode = path.stat().st_mode
-    except OSError as err:
-        return None, f"{relative!r} could not be read ({err.strerror}); check its access."
-    if not stat.S_ISREG(mode):
-        return None, f"{relative!r} is not a regular file; put the image itself in."
-    return path, None
-
-
-def import_folder(
-    repository: TrainingImageRepository,
-    root: Path,
-    *,
-    schema: LabelSchema,
-    by: str,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    progress: Progress | None = None,
-    label: Mapping[str, Any] | None = None,
-) -> ArchiveReport:
-    """Import the images of a folder tree, labelled by their folders; no link out of root."""
-    root = Path(root).expanduser()
-    if not root.exists():
-        raise UserError(f"Folder {str(root)!r} does not exist; check the path.")
-    if not root.is_dir():
-        raise UserError(f"{str(root)!r} is not a folder; give a folder of images or a .zip file.")
-    fallback = schema.validate(label, partial=True) if label else None
-    batch = _Batch(
-        repository,
-        schema=schema,
-        by=by,
-        source="folder",
-        max_bytes=max_bytes,
-        progress=progress,
-        fallback_label=fallback,
-    )
-    real_root = root.resolve()
-    plan = list(_folder_plan(real_root))  # paths only: small even for many files
-    batch.total = len(plan)
-    if not plan:
-        batch.report.notes.append(f"Folder {str(root)!r} holds no files to import.")
-    for relative, path, problem in plan:
-        if batch.stop_reason:
-            batch.reject(relative, batch.stop_reason)
-        elif path is None:
-            batch.reject(relative, problem or f"{relative!r} is not a file.")
-        else:
-            try:
-                with path.open("rb") as handle:
-                    data = read_limited(handle, max_bytes, relative)
-            except OSError as err:
-                batch.reject(relative, f"{relative!r} could not be read ({err.strerror}).")
-            except UserError as err:
-                batch.reject(relative, str(err))
-            else:
-                folders = list(PurePosixPath(relative).parts[:-1])
-                batch.store(data, relative, batch.labels.label_for(folders))
-                del data
-        batch.tick(relative)
     return batch.finish()

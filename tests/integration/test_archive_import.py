@@ -21,12 +21,8 @@ from pymongo.errors import AutoReconnect
 from core.db.training_images import TrainingImageRepository
 from core.errors import UserError
 from core.labels import CAT_PHENOTYPE, DOG_BREED
-from core.services.archive_import import (
-    ArchiveLimits,
-    import_folder,
-    import_uploads,
-    import_zip,
-)
+from core.services.archive_import import ArchiveLimits, import_uploads, import_zip
+from core.services.folder_import import import_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
