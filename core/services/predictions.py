@@ -12,7 +12,7 @@ from pymongo.errors import PyMongoError
 
 from core.db.models import ModelRecord, ModelRepository
 from core.db.predictions import PredictionRepository
-from core.errors import UserError
+from core.errors import ServiceUnavailableError, UserError
 from core.images import DecodedImage, make_thumbnail
 from core.labels import LabelSchema
 
@@ -173,6 +173,14 @@ def record_feedback(
     is_correct: bool,
     correction: Mapping[str, Any] | None = None,
 ) -> None:
-    """Store the owner's answer to "is this right?"; a correction sets only the wrong traits."""
+    """Store the owner's answer to "is this right?"; a correction sets only the wrong traits.
+
+    A second answer replaces the first. ServiceUnavailableError when the database is down.
+    """
     clean = schema.validate(correction, partial=True) if correction and not is_correct else None
-    predictions.record_user_feedback(prediction_id, is_correct=is_correct, correction=clean)
+    try:
+        predictions.record_user_feedback(prediction_id, is_correct=is_correct, correction=clean)
+    except PyMongoError as err:
+        raise ServiceUnavailableError(
+            f"The database did not answer ({type(err).__name__}); please try again in a minute."
+        ) from err
