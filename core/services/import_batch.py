@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pymongo.errors import PyMongoError
@@ -88,7 +88,20 @@ class ImportBatch:
         self.done, self.total = 0, 0
         self._progress = progress
 
-    def store(self, data: bytes, filename: str, label: Mapping[str, Any] | None) -> None:
+    def store(
+        self,
+        data: bytes,
+        filename: str,
+        label: Mapping[str, Any] | None,
+        *,
+        shown_as: str | None = None,
+        **origin: str | None,
+    ) -> None:
+        """Import one image; the report names it shown_as (e.g. its URL) or its filename.
+
+        origin: source_url, licence and creator of an image found on the web.
+        """
+        shown = shown_as or filename
         try:
             outcome = import_image(
                 self.repository,
@@ -100,14 +113,16 @@ class ImportBatch:
                 labelled_by=self.by if label else None,
                 near_duplicates=self.index,
                 max_bytes=self.max_bytes,
+                **origin,
             )
+            outcome = replace(outcome, filename=shown)
         except PyMongoError as err:
             self.stop_reason = (
-                f"Not imported: the database stopped answering at {filename!r} "
+                f"Not imported: the database stopped answering at {shown!r} "
                 f"({type(err).__name__}); the images stored before it are kept, so run the "
                 "import again to add the rest (already stored ones are skipped)."
             )
-            outcome = ImportOutcome(filename, "rejected", reason=self.stop_reason)
+            outcome = ImportOutcome(shown, "rejected", reason=self.stop_reason)
         self.report.add(outcome)
 
     def reject(self, filename: str, reason: str) -> None:

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
-
-from pymongo.errors import PyMongoError
 
 from core.db.training_images import TrainingImageRepository
 from core.errors import UserError
 from core.images import DEFAULT_MAX_BYTES
 from core.labels import LabelSchema
-from core.services.imports import ImportOutcome, ImportReport, NearDuplicateIndex, import_image
+from core.services.import_batch import ImportBatch, Progress
+from core.services.imports import ImportReport
 from core.web.download import HostPolicy, download_image
 from core.web.providers import SearchResult
 
-Progress = Callable[[int, int, str], None]  # (done, total, current URL)
 Download = Callable[..., bytes]  # download_image(url, *, timeout_s, max_bytes)
 MAX_FILENAME_CHARS = 120
 
@@ -51,42 +48,33 @@ def import_web_images(
     """
     if download is None:
         download = partial(download_image, policy=HostPolicy(allow_private=allow_private_hosts))
-    clean_label = schema.validate(label, partial=True) if label else None
-    report = ImportReport()
-    index = NearDuplicateIndex.load(repository)
-    stop_reason: str | None = None
-    total = len(results)
-    for done, result in enumerate(results, start=1):
-        if stop_reason:
-            outcome = ImportOutcome(result.url, "rejected", reason=stop_reason)
+    batch = ImportBatch(
+        repository,
+        schema=schema,
+        by=by,
+        source="web_search",
+        max_bytes=max_bytes,
+        progress=progress,
+        label=label,  # checked before anything is downloaded
+    )
+    batch.total = len(results)
+    for result in results:
+        if batch.stop_reason:
+            batch.reject(result.url, batch.stop_reason)
         else:
             try:
                 data = download(result.url, timeout_s=timeout_s, max_bytes=max_bytes)
-                outcome = import_image(
-                    repository,
+            except UserError as err:
+                batch.reject(result.url, str(err))
+            else:
+                batch.store(
                     data,
                     filename_for(result),
-                    source="web_search",
-                    schema=schema,
-                    label=clean_label,
-                    labelled_by=by if clean_label else None,
+                    batch.label,
+                    shown_as=result.url,
                     source_url=result.url,
                     licence=result.licence,
                     creator=result.creator,
-                    near_duplicates=index,
-                    max_bytes=max_bytes,
                 )
-                outcome = replace(outcome, filename=result.url)
-            except UserError as err:
-                outcome = ImportOutcome(result.url, "rejected", reason=str(err))
-            except PyMongoError as err:
-                stop_reason = (
-                    f"Not imported: the database stopped answering at {result.url!r} "
-                    f"({type(err).__name__}); the images stored before it are kept, so import "
-                    "the rest again later."
-                )
-                outcome = ImportOutcome(result.url, "rejected", reason=stop_reason)
-        report.add(outcome)
-        if progress:
-            progress(done, total, result.url)
-    return report
+        batch.tick(result.url)
+    return batch.finish()
