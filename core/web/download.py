@@ -160,19 +160,26 @@ def open_response(
     *,
     deadline: float,
     read_timeout_s: float,
-    policy: HostPolicy = PUBLIC_ONLY,
+    policy: HostPolicy | None = PUBLIC_ONLY,
     accept: str = "*/*",
 ) -> Iterator[tuple[str, httpx.Response]]:
-    """The final (url, streamed response) after checked redirects; httpx errors propagate."""
+    """The final (url, streamed response) after checked redirects; httpx errors propagate.
+
+    policy None: an address the operator configured (a search API), fetched as given and
+    through the environment's proxy, without the address check.
+    """
     headers = {"User-Agent": USER_AGENT, "Accept": accept}
-    # trust_env=False: a proxy would connect wherever it likes, past the address check
-    with httpx.Client(trust_env=False, follow_redirects=False) as client:
+    # checked downloads ignore proxy variables: a proxy would connect past the address check
+    with httpx.Client(trust_env=policy is None, follow_redirects=False) as client:
         current, original = url, url
         for _hop in range(MAX_REDIRECTS + 1):
-            address = vetted_address(current, policy)
             remaining = max(deadline - time.monotonic(), 0.001)
             timeout = httpx.Timeout(min(read_timeout_s, remaining), connect=remaining)
-            request = _pinned_request(client, current, address, headers, timeout)
+            if policy is None:
+                request = client.build_request("GET", current, headers=headers, timeout=timeout)
+            else:
+                address = vetted_address(current, policy)
+                request = _pinned_request(client, current, address, headers, timeout)
             response = client.send(request, stream=True)
             location = response.headers.get("location")
             if not (response.is_redirect and location):

@@ -15,7 +15,6 @@ import httpx
 from core.config import Settings
 from core.errors import ConfigError, UserError
 from core.web.download import (
-    HostPolicy,
     connection_problem,
     host_of,
     open_response,
@@ -31,7 +30,6 @@ OPENVERSE_MAX_PAGE_SIZE = 20  # anonymous requests may not ask for more
 GOOGLE_MAX_PAGE_SIZE = 10
 GOOGLE_MAX_RESULTS = 100  # the Custom Search JSON API never returns results past the 100th
 PROVIDER_TITLES = {"openverse": "Openverse", "google": "Google", "urls": "Pasted URLs"}
-OPERATOR_SET = HostPolicy(allow_private=True)
 
 
 @dataclass(frozen=True)
@@ -147,9 +145,9 @@ def _get_json(
     """GET a JSON document from a configured search API; UserError (one sentence) if not."""
     deadline = time.monotonic() + timeout_s
     try:
-        # the provider's address is the operator's setting, not a user's: private hosts allowed
+        # the provider's address is the operator's setting, not a user's: fetched as given
         with open_response(
-            url, deadline=deadline, read_timeout_s=timeout_s, policy=OPERATOR_SET,
+            url, deadline=deadline, read_timeout_s=timeout_s, policy=None,
             accept="application/json",
         ) as (_final, response):  # fmt: skip
             if response.is_error:
