@@ -90,6 +90,7 @@ class FakeWebServer:
     def __init__(self, *, slow_seconds: float = 3.0, host: str = "127.0.0.1", port: int = 0):
         self.slow_seconds = slow_seconds
         self.requests: list[str] = []  # paths with query, in arrival order
+        self.host_headers: list[str] = []  # the Host header of each request, in the same order
         self.good = [
             FakeImage(
                 f"good-{i}.jpg",
@@ -180,6 +181,7 @@ class FakeWebServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 with web._lock:
                     web.requests.append(self.path)
+                    web.host_headers.append(self.headers.get("Host", ""))
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
                 try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 import time
 
 import pytest
@@ -166,3 +167,22 @@ def test_download_deadline_holds_for_a_slow_drip(web: FakeWebServer) -> None:
     with pytest.raises(UserError, match=r"drip.jpg' did not arrive within 0.5 s; try again"):
         download_image(web.image_url("drip.jpg"), timeout_s=TIMEOUT_S, max_bytes=MB, policy=LAB)
     assert time.monotonic() - started < 2 * TIMEOUT_S + 0.5 < SLOW_S
+
+
+def test_download_connects_to_the_address_it_checked(
+    web: FakeWebServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolve = socket.getaddrinfo
+    answers = iter(["127.0.0.1"])  # a second lookup would get 127.0.0.3: DNS rebinding
+
+    def rebinding_dns(host: str, *args, **kwargs):  # noqa: ANN002, ANN003 - socket's signature
+        return resolve(next(answers, "127.0.0.3") if host == "cats.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+    only_the_checked = HostPolicy(trusted=(ipaddress.ip_network("127.0.0.1/32"),))
+    url = web.image_url("good-4.jpg").replace("127.0.0.1", "cats.test")
+
+    data = download_image(url, max_bytes=MB, policy=only_the_checked)
+
+    assert data == web.image_bytes("good-4.jpg")
+    assert web.host_headers[-1] == url.split("/")[2]  # the server still sees the name asked for
