@@ -30,44 +30,21 @@ from api_app.docs import (
     error_responses,
     new_app,
 )
+from api_app.errors import error_response, status_for
 from api_app.limits import LimitWork, WorkLimit
 from api_app.uploads import option, read_feedback_body, read_form, take_image
 from core.config import Settings
-from core.errors import NotFoundError, ServiceUnavailableError, UserError
+from core.errors import UserError
 from core.images import ImageError, read_limited
 from core.services.identify_api import IdentifyService
 from core.services.identify_requests import (
-    MissingApiKeyError,
-    UploadTooLargeError,
     check_api_key,
     parse_flag,
     too_large_error,
 )
-from core.services.predictions import NoActiveModelError
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="IDENTIFY_API_KEY")
 _bearer = HTTPBearer(auto_error=False, description="IDENTIFY_API_KEY as a bearer token")
-
-
-def status_for(err: UserError) -> int:
-    """The HTTP status of an error meant for the caller."""
-    if isinstance(err, MissingApiKeyError):
-        return 401
-    if isinstance(err, UploadTooLargeError):
-        return 413
-    if isinstance(err, NotFoundError):
-        return 404
-    if isinstance(err, NoActiveModelError | ServiceUnavailableError):
-        return 503
-    if isinstance(err, ImageError):
-        return 422
-    return 400
-
-
-def error_response(
-    status: int, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse({"success": False, "error": message}, status_code=status, headers=headers)
 
 
 def create_app(

@@ -120,7 +120,8 @@ ERROR_DESCRIPTIONS = {
     404: "No stored prediction has this id",
     413: "The upload is over MAX_UPLOAD_MB (or the feedback over 64 KB)",
     422: "The file is not a usable image (not an image, corrupt, too small, too many pixels)",
-    503: "No model is active yet, or the database does not answer",
+    503: "No model is active yet, the database does not answer, or the server is busy "
+    "(then with Retry-After)",
 }
 
 

@@ -6,8 +6,9 @@ import asyncio
 import os
 from typing import Any
 
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api_app.errors import error_response
 
 RETRY_AFTER_S = 1
 
@@ -40,14 +41,11 @@ class WorkLimit:
     async def run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request in turn, or answer 503 with Retry-After at once when full."""
         if self.is_full:
-            busy = JSONResponse(
-                {
-                    "success": False,
-                    "error": f"The server is busy with {self.running + self.waiting} requests; "
-                    f"try again in {RETRY_AFTER_S} s.",
-                },
-                status_code=503,
-                headers={"Retry-After": str(RETRY_AFTER_S)},
+            busy = error_response(
+                503,
+                f"The server is busy with {self.running + self.waiting} requests; "
+                f"try again in {RETRY_AFTER_S} s.",
+                {"Retry-After": str(RETRY_AFTER_S)},
             )
             await busy(scope, receive, send)
             return
