@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import io
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from core.images import (
     read_limited,
     to_model_array,
 )
-from tests.image_corpus import CORPUS, RED, CorpusCase, encode, write_corpus
+from tests.image_corpus import CORPUS, RED, CorpusCase, encode, png_16bit_large, write_corpus
 
 GREY = (128, 128, 128)
 GOOD = [pytest.param(case, id=case.name) for case in CORPUS if case.expected == "ok"]
@@ -90,6 +91,23 @@ def test_decode_image_chains_the_pillow_error(name: str) -> None:
         decode_image(case.make(), case.filename)
 
     assert caught.value.__cause__ is not None
+
+
+def test_decode_image_16_bit_png_needs_no_large_temporary_array() -> None:
+    """A 4000x3000 16-bit PNG of a few KB: no float64 copy (tracemalloc sees numpy, not Pillow)."""
+    data = png_16bit_large()
+    assert len(data) < 100_000
+
+    tracemalloc.start()
+    try:
+        decoded = decode_image(data, "deep.png")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert decoded.image.mode == "RGB"
+    assert decoded.image.getpixel((3999, 0)) == (233, 233, 233)
+    assert peak < 16 * 1024 * 1024, f"{peak / 1024 / 1024:.0f} MB of temporary arrays"
 
 
 def test_decode_image_limits_are_arguments() -> None:
