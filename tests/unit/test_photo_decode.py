@@ -104,12 +104,17 @@ def test_decode_photo_model_array_is_close_to_the_full_decode(phone_jpeg: bytes)
     assert mean_abs_diff(photo.model_array, full) < 0.5
 
 
-def test_decode_photo_model_array_is_the_fit_of_its_picture(phone_jpeg: bytes) -> None:
-    photo = decode_photo(phone_jpeg, model_size=MODEL_SIZE, resize_mode="crop")
+@pytest.mark.parametrize("mode", ["pad", "crop"])
+def test_decode_photo_gives_one_model_input_whoever_asks(phone_jpeg: bytes, mode: str) -> None:
+    """Training asks with the model size; a caller that fits photo.image later gets the same."""
+    for_training = decode_photo(phone_jpeg, model_size=MODEL_SIZE, resize_mode=mode)
+    for_serving = decode_photo(phone_jpeg)  # e.g. decoded before the model is known
 
-    assert photo.model_array is not None
-    assert np.array_equal(photo.model_array, to_model_array(photo.image, MODEL_SIZE, "crop"))
-    assert decode_photo(phone_jpeg).model_array is None
+    assert for_training.model_array is not None
+    assert for_serving.model_array is None
+    assert np.array_equal(
+        for_training.model_array, to_model_array(for_serving.image, MODEL_SIZE, mode)
+    )
 
 
 def test_decode_photo_thumbnail_and_hash_come_from_the_reduced_picture(phone_jpeg: bytes) -> None:
