@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from core.config import Settings
 from core.images import decode_photo, to_model_array
+from jobs.bench import Row
 
 PHONE_SIZE = (4000, 3000)
 QUALITY = 88
@@ -116,8 +118,8 @@ def phone_rows(photos: int = 12, repeats: int = 3) -> list[dict[str, Any]]:
     return rows
 
 
-def bench_rows(settings: object = None) -> tuple[list[tuple[str, str, str]], dict[str, Any]]:
-    """The rows for `jobs.bench`'s table (what, measured, goal) and the numbers to store."""
+def bench_rows(settings: Settings | None = None) -> tuple[list[Row], dict[str, Any]]:
+    """The rows for `jobs.bench`'s table and the numbers to store (no database needed)."""
     rows = phone_rows()
     table = [
         (

@@ -1,20 +1,17 @@
 """jobs.bench.phone: the photos it draws and the three decode paths it times."""
 
 import io
-import runpy
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-# jobs/bench/ becomes a package in the same wave; until then load the file by its path
-PHONE = runpy.run_path(str(Path(__file__).resolve().parents[2] / "jobs" / "bench" / "phone.py"))
+from jobs.bench import phone
 
 
 @pytest.fixture(scope="module")
 def phone_photo() -> bytes:
-    return PHONE["draw_phone_photo"](0)
+    return phone.draw_phone_photo(0)
 
 
 def test_draw_phone_photo_is_a_12_megapixel_jpeg_of_a_few_megabytes(phone_photo: bytes) -> None:
@@ -27,8 +24,8 @@ def test_draw_phone_photo_is_a_12_megapixel_jpeg_of_a_few_megabytes(phone_photo:
 def test_every_path_gives_the_same_model_input_shape_and_ours_matches_the_full_decode(
     phone_photo: bytes,
 ) -> None:
-    arrays = {name: path(phone_photo) for name, path in PHONE["PATHS"].items()}
+    arrays = {name: path(phone_photo) for name, path in phone.PATHS.items()}
 
     assert {array.shape for array in arrays.values()} == {(128, 128, 3)}
     full = arrays["full decode + resize + model"].astype(np.int16)
-    assert np.abs(arrays[PHONE["OURS"]] - full).mean() < 0.5
+    assert np.abs(arrays[phone.OURS] - full).mean() < 0.5

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.demo_images import draw_cat, random_cat_label
+from core.demo.cats import draw_cat, random_cat_label
 from core.images import (
     DECODE_SIDE,
     DecodedImage,
