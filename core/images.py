@@ -148,9 +148,7 @@ def _heif_format(data: bytes) -> str | None:
 
 
 def _foreign_format(data: bytes) -> str | None:
-    """The name of the image format, other than ours, whose signature the file starts with."""
-    if heif := _heif_format(data):
-        return heif
+    """The name of the other image format whose signature a binary file starts with, if any."""
     Image.init()
     prefix = data[:16]
     for name in Image.ID:
@@ -174,8 +172,8 @@ def _not_accepted_error(filename: str, fmt: str) -> ImageError:
     )
 
 
-def _describe_non_image(data: bytes) -> str:
-    """Say what a file that Pillow cannot identify looks like, for the error message."""
+def _describe_non_image(data: bytes) -> str | None:
+    """Say what a file that Pillow cannot identify looks like (None: some binary file)."""
     if _iso_brands(data):
         return "a video or other ISO media file, not a photo"
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -188,7 +186,7 @@ def _describe_non_image(data: bytes) -> str:
             pass
         else:
             return "a text file"
-    return "not a file type we recognise"
+    return None
 
 
 def _grey_to_8bit(image: Image.Image) -> Image.Image:
@@ -281,10 +279,11 @@ def _decode(
                 width, height = opened.size
                 image, is_turned = _load_reduced(opened, cover)
         except UnidentifiedImageError as err:
-            if foreign := _foreign_format(data):
+            kind = _describe_non_image(data)  # first: text such as "Pyjamas" looks like PPM
+            if kind is None and (foreign := _foreign_format(data)):
                 raise _not_accepted_error(filename, foreign) from err
             raise ImageError(
-                f"File {filename!r} is not an image ({_describe_non_image(data)}); "
+                f"File {filename!r} is not an image ({kind or 'not a file type we recognise'}); "
                 f"upload a {_ACCEPTED_NAMES} picture."
             ) from err
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:

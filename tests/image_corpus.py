@@ -277,6 +277,12 @@ CORPUS: list[CorpusCase] = [
         "not an image (a text file)",
     ),
     CorpusCase("html page", lambda: HTML_PAGE, "download.jpg", "HTML page"),
+    CorpusCase(
+        "text that starts like a PPM header",
+        lambda: b"Pyjamas for cats\nsizes S, M, L\n",
+        "shop.jpg",
+        "not an image (a text file)",
+    ),
     CorpusCase("truncated jpeg", truncated_jpeg, "cut.jpg", "truncated or corrupt"),
     CorpusCase("corrupt png", corrupt_png, "garbled.png", "truncated or corrupt"),
     CorpusCase(
