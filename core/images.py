@@ -27,7 +27,7 @@ ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 THUMBNAIL_SIDE = 256  # pixels: the grids' thumbnails
 PREVIEW_SIDE = 720  # pixels: the largest preview shown (the breeder page's photo)
-DECODE_SIDE = max(THUMBNAIL_SIDE, PREVIEW_SIDE)  # a reduced decode keeps this longest side
+DECODE_SIDE = max(THUMBNAIL_SIDE, PREVIEW_SIDE)  # longest side a reduced decode keeps, at least
 
 PAD_COLOUR = (128, 128, 128)
 _MEGABYTE = 1024 * 1024
