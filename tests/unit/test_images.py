@@ -3,7 +3,11 @@
 import dataclasses
 import hashlib
 import io
+import os
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,6 +112,43 @@ def test_decode_image_16_bit_png_needs_no_large_temporary_array() -> None:
     assert decoded.image.mode == "RGB"
     assert decoded.image.getpixel((3999, 0)) == (233, 233, 233)
     assert peak < 16 * 1024 * 1024, f"{peak / 1024 / 1024:.0f} MB of temporary arrays"
+
+
+OUT_OF_MEMORY = """
+import resource
+from PIL import Image
+from core.images import ImageError, decode_image
+from tests.image_corpus import encode
+
+data = encode(Image.new("RGB", (6000, 6000), (10, 20, 30)), "PNG", compress_level=1)
+with open("/proc/self/statm") as statm:
+    in_use = int(statm.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (in_use + 60 * 1024 * 1024, resource.RLIM_INFINITY))
+try:
+    decode_image(data, "huge.png")
+except ImageError as err:
+    print(err)
+"""
+
+
+def test_decode_image_out_of_memory_is_one_sentence() -> None:
+    """A real MemoryError: a child process with 60 MB to spare decodes 36 megapixels."""
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.run(
+        [sys.executable, "-c", OUT_OF_MEMORY],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.strip() == (
+        "Image 'huge.png' needs more memory to decode than this server has; "
+        "resize it and upload it again."
+    )
 
 
 def test_decode_image_limits_are_arguments() -> None:
