@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from core.errors import UserError
 
@@ -34,6 +34,7 @@ _MEGABYTE = 1024 * 1024
 _CHUNK_BYTES = 1024 * 1024
 _ACCEPTED_NAMES = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 _OPEN_ORDER = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # only these parsers; JPEG opens MPO
+_FIT_REDUCING_GAP = 3.0  # model inputs within 0.3 of 255 (mean) of a plain bicubic resize
 _GREY_BAND_ROWS = 128  # rows converted at a time from 16/32-bit grey: small temporary arrays
 # What Pillow's format parsers and decoders raise on damaged or unusual data (UnidentifiedImageError
 # and DecompressionBombError are handled before these; MemoryError has its own message).
@@ -399,12 +400,30 @@ def _check_fit(size: int, mode: str) -> None:
 
 
 def fit_image(image: Image.Image, size: int, mode: str = "pad") -> Image.Image:
-    """A size x size RGB image without stretching: letterboxed on grey ("pad") or centre-cropped."""
+    """A size x size RGB image without stretching: letterboxed on grey ("pad") or centre-cropped.
+
+    The geometry of ImageOps.pad and ImageOps.fit; the resize first box-reduces to at least
+    _FIT_REDUCING_GAP times the size (Pillow's reducing_gap), 4-6x faster from a large picture.
+    """
     _check_fit(size, mode)
     rgb = _to_rgb(image)
-    if mode == "pad":
-        return ImageOps.pad(rgb, (size, size), Image.Resampling.BICUBIC, color=PAD_COLOUR)
-    return ImageOps.fit(rgb, (size, size), Image.Resampling.BICUBIC)
+    width, height = rgb.size
+    bicubic = Image.Resampling.BICUBIC
+    if mode == "crop":
+        side = min(width, height)
+        left, top = (width - side) * 0.5, (height - side) * 0.5
+        box = (left, top, left + side, top + side)
+        return rgb.resize((size, size), bicubic, box=box, reducing_gap=_FIT_REDUCING_GAP)
+    if width >= height:
+        target = (size, max(1, round(height / width * size)))
+    else:
+        target = (max(1, round(width / height * size)), size)
+    resized = rgb.resize(target, bicubic, reducing_gap=_FIT_REDUCING_GAP)
+    if target == (size, size):
+        return resized
+    padded = Image.new("RGB", (size, size), PAD_COLOUR)
+    padded.paste(resized, (round((size - target[0]) * 0.5), round((size - target[1]) * 0.5)))
+    return padded
 
 
 def to_model_array(image: Image.Image, size: int, mode: str = "pad") -> np.ndarray:
