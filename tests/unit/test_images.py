@@ -255,6 +255,19 @@ def test_fit_image_never_stretches_a_square(mode: str, side: int) -> None:
     assert abs((bottom - top) - side) <= 1
 
 
+@pytest.mark.parametrize("mode", ["pad", "crop"])
+def test_fit_image_of_a_large_photo_is_close_to_a_plain_bicubic_resize(mode: str) -> None:
+    photo = photo_like(6, (1600, 1000))
+    if mode == "pad":
+        plain = ImageOps.pad(photo, (128, 128), Image.Resampling.BICUBIC, color=GREY)
+    else:
+        plain = ImageOps.fit(photo, (128, 128), Image.Resampling.BICUBIC)
+
+    fitted = np.asarray(fit_image(photo, 128, mode), dtype=np.int16)
+
+    assert np.abs(fitted - np.asarray(plain, dtype=np.int16)).mean() < 0.5  # of 255
+
+
 def test_fit_image_unknown_mode_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="'stretch'"):
         fit_image(Image.new("RGB", (10, 10)), 8, "stretch")
