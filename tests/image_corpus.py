@@ -132,6 +132,34 @@ def rgba_png() -> bytes:
     return encode(Image.new("RGBA", (40, 40), (255, 0, 0, 128)), "PNG")
 
 
+def png_16bit_large() -> bytes:
+    """A 4000x3000 16-bit greyscale PNG of a few KB: left half 10000, right half 60000."""
+    values = np.full((3000, 4000), 10_000, dtype=np.uint16)
+    values[:, 2000:] = 60_000
+    return encode(Image.fromarray(values), "PNG")
+
+
+_DDPF_FOURCC = 0x4
+_DDS_CAPS_TEXTURE = 0x1000
+
+
+def dds(*, pixel_flags: int, fourcc: bytes = b"\0\0\0\0", dxgi_format: int | None = None) -> bytes:
+    """A 64x64 DDS file written header byte by header byte, as in Pillow's own test images."""
+    flags = 0x1 | 0x2 | 0x4 | 0x1000  # caps, height, width, pixel format
+    pixel_format = struct.pack("<II4sI4I", 32, pixel_flags, fourcc, 0, 0, 0, 0, 0)
+    header = struct.pack("<7I", 124, flags, 64, 64, 64 * 4, 0, 0) + b"\0" * 44 + pixel_format
+    header += struct.pack("<5I", _DDS_CAPS_TEXTURE, 0, 0, 0, 0)
+    extra = b"" if dxgi_format is None else struct.pack("<5I", dxgi_format, 3, 0, 1, 0)
+    return b"DDS " + header + extra + b"\x55" * (64 * 64 * 4)
+
+
+def iso_media(major: bytes, *compatible: bytes) -> bytes:
+    """The start of an ISO media file (HEIC, MP4...): an ftyp box, then an empty mdat box."""
+    brands = major + b"\0\0\0\0" + b"".join(compatible)
+    ftyp = struct.pack(">I", 8 + len(brands)) + b"ftyp" + brands
+    return ftyp + struct.pack(">I", 8 + 256) + b"mdat" + bytes(range(256))
+
+
 HTML_PAGE = b"""<!DOCTYPE html>
 <html><head><title>Sign in</title></head><body><p>Please sign in first.</p></body></html>
 """
@@ -177,6 +205,15 @@ CORPUS: list[CorpusCase] = [
         (48, 40),
         "PNG",
         (((5, 20), (39, 39, 39)), ((40, 20), (233, 233, 233))),  # scaled, not clipped to white
+    ),
+    CorpusCase(
+        "16-bit png 4000x3000",
+        png_16bit_large,
+        "deep_large.png",
+        "ok",
+        (4000, 3000),
+        "PNG",
+        (((5, 20), (39, 39, 39)), ((3990, 2990), (233, 233, 233))),
     ),
     CorpusCase(
         "palette png with transparency",
@@ -240,6 +277,12 @@ CORPUS: list[CorpusCase] = [
         "not an image (a text file)",
     ),
     CorpusCase("html page", lambda: HTML_PAGE, "download.jpg", "HTML page"),
+    CorpusCase(
+        "text that starts like a PPM header",
+        lambda: b"Pyjamas for cats\nsizes S, M, L\n",
+        "shop.jpg",
+        "not an image (a text file)",
+    ),
     CorpusCase("truncated jpeg", truncated_jpeg, "cut.jpg", "truncated or corrupt"),
     CorpusCase("corrupt png", corrupt_png, "garbled.png", "truncated or corrupt"),
     CorpusCase(
@@ -283,6 +326,42 @@ CORPUS: list[CorpusCase] = [
         lambda: encode(Image.new("RGB", (64, 64), RED), "JPEG") + b"\x00" * _OVER_SIZE,
         "huge_upload.jpg",
         "is 20.3 MB, over the 20 MB limit",
+    ),
+    CorpusCase(
+        "dds, unknown pixel format flags",
+        lambda: dds(pixel_flags=0),
+        "texture.jpg",
+        "DDS format, which is not accepted",
+    ),
+    CorpusCase(
+        "dds, unimplemented fourcc pixel format",
+        lambda: dds(pixel_flags=_DDPF_FOURCC, fourcc=b"ABCD"),
+        "texture.png",
+        "DDS format, which is not accepted",
+    ),
+    CorpusCase(
+        "dds, unimplemented dxgi format",
+        lambda: dds(pixel_flags=_DDPF_FOURCC, fourcc=b"DX10", dxgi_format=999),
+        "texture.dds",
+        "DDS format, which is not accepted",
+    ),
+    CorpusCase(
+        "heic from an iphone",
+        lambda: iso_media(b"heic", b"mif1", b"MiHE", b"miaf", b"MiHB", b"heic"),
+        "IMG_0042.HEIC",
+        "HEIC format",
+    ),
+    CorpusCase(
+        "heic with the generic mif1 brand",
+        lambda: iso_media(b"mif1", b"mif1", b"heic"),
+        "IMG_0043.jpg",
+        "HEIC format",
+    ),
+    CorpusCase(
+        "mp4 video",
+        lambda: iso_media(b"isom", b"isom", b"iso2", b"mp41"),
+        "clip.jpg",
+        "a video",
     ),
     CorpusCase(
         "unsupported format (PPM)",

@@ -3,6 +3,11 @@
 import dataclasses
 import hashlib
 import io
+import os
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +26,7 @@ from core.images import (
     read_limited,
     to_model_array,
 )
-from tests.image_corpus import CORPUS, RED, CorpusCase, encode, write_corpus
+from tests.image_corpus import CORPUS, RED, CorpusCase, encode, png_16bit_large, write_corpus
 
 GREY = (128, 128, 128)
 GOOD = [pytest.param(case, id=case.name) for case in CORPUS if case.expected == "ok"]
@@ -90,6 +95,60 @@ def test_decode_image_chains_the_pillow_error(name: str) -> None:
         decode_image(case.make(), case.filename)
 
     assert caught.value.__cause__ is not None
+
+
+def test_decode_image_16_bit_png_needs_no_large_temporary_array() -> None:
+    """A 4000x3000 16-bit PNG of a few KB: no float64 copy (tracemalloc sees numpy, not Pillow)."""
+    data = png_16bit_large()
+    assert len(data) < 100_000
+
+    tracemalloc.start()
+    try:
+        decoded = decode_image(data, "deep.png")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert decoded.image.mode == "RGB"
+    assert decoded.image.getpixel((3999, 0)) == (233, 233, 233)
+    assert peak < 16 * 1024 * 1024, f"{peak / 1024 / 1024:.0f} MB of temporary arrays"
+
+
+OUT_OF_MEMORY = """
+import resource
+from PIL import Image
+from core.images import ImageError, decode_image
+from tests.image_corpus import encode
+
+data = encode(Image.new("RGB", (6000, 6000), (10, 20, 30)), "PNG", compress_level=1)
+with open("/proc/self/statm") as statm:
+    in_use = int(statm.read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (in_use + 60 * 1024 * 1024, resource.RLIM_INFINITY))
+try:
+    decode_image(data, "huge.png")
+except ImageError as err:
+    print(err)
+"""
+
+
+def test_decode_image_out_of_memory_is_one_sentence() -> None:
+    """A real MemoryError: a child process with 60 MB to spare decodes 36 megapixels."""
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.run(
+        [sys.executable, "-c", OUT_OF_MEMORY],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.strip() == (
+        "Image 'huge.png' needs more memory to decode than this server has; "
+        "resize it and upload it again."
+    )
 
 
 def test_decode_image_limits_are_arguments() -> None:
@@ -194,6 +253,19 @@ def test_fit_image_never_stretches_a_square(mode: str, side: int) -> None:
 
     assert abs((right - left) - side) <= 1
     assert abs((bottom - top) - side) <= 1
+
+
+@pytest.mark.parametrize("mode", ["pad", "crop"])
+def test_fit_image_of_a_large_photo_is_close_to_a_plain_bicubic_resize(mode: str) -> None:
+    photo = photo_like(6, (1600, 1000))
+    if mode == "pad":
+        plain = ImageOps.pad(photo, (128, 128), Image.Resampling.BICUBIC, color=GREY)
+    else:
+        plain = ImageOps.fit(photo, (128, 128), Image.Resampling.BICUBIC)
+
+    fitted = np.asarray(fit_image(photo, 128, mode), dtype=np.int16)
+
+    assert np.abs(fitted - np.asarray(plain, dtype=np.int16)).mean() < 0.5  # of 255
 
 
 def test_fit_image_unknown_mode_is_a_value_error() -> None:
