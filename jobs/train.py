@@ -13,7 +13,8 @@ import sys
 import time
 
 from core.config import Settings
-from core.db.mongo import get_database, mongo_uri_for
+from core.db.database import get_database
+from core.db.mongo import mongo_uri_for
 from core.db.training_runs import TrainingRunRepository
 from core.services.training import detached_launcher, run_training_job, start_training_run
 from jobs._cli import run_cli

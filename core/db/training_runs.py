@@ -11,8 +11,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from core.db.mongo import as_datetime, to_object_id
-from core.db.training_images import utcnow
+from core.clock import as_datetime, utcnow
+from core.db.mongo import to_object_id
 from core.errors import NotFoundError, UserError
 
 COLLECTION = "training_runs"

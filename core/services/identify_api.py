@@ -21,9 +21,10 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import genetics
+from core.clock import as_datetime
 from core.config import Settings
+from core.db.database import get_database
 from core.db.models import ModelRecord, ModelRepository
-from core.db.mongo import as_datetime, get_database
 from core.db.predictions import PredictionRepository
 from core.db.sql import normalise_url
 from core.errors import ServiceUnavailableError, UserError

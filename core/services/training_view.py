@@ -9,7 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.db.training_images import ImageFilter, TrainingImageRepository, utcnow
+from core.clock import utcnow
+from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.db.training_runs import LogEntry, TrainingRun, TrainingRunRepository
 from core.errors import UserError
 from core.labels import LabelSchema
