@@ -18,7 +18,8 @@ from core.errors import NotFoundError, UserError
 COLLECTION = "training_runs"
 LOG_COLLECTION = "training_log_entries"
 ACTIVE_STATUSES = ("queued", "running")
-STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED_STATUSES = ("succeeded", "failed", "cancelled")
+STATUSES = (*ACTIVE_STATUSES, *FINISHED_STATUSES)
 STALE_AFTER_S = 120.0  # a running job writes a heartbeat every 10 s; this much silence means dead
 
 
