@@ -15,7 +15,7 @@ from pymongo.database import Database
 
 from core.app_settings import app_settings
 from core.config import Settings
-from core.db import mongo
+from core.db.database import get_database
 from core.db.models import ModelRepository
 from core.db.predictions import PredictionRepository
 from core.errors import ServiceUnavailableError, UserError
@@ -40,7 +40,7 @@ def _database(key: MongoKey) -> Database:
     settings = Settings(
         mongo_uri=uri, mongo_db=name, data_dir=Path(data_dir), embedded_mongo_port=port
     )
-    return mongo.get_database(settings)
+    return get_database(settings)
 
 
 @st.cache_resource(

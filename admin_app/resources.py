@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 
 from core.app_settings import app_settings
 from core.config import Settings
-from core.db import mongo, sql
+from core.db import sql
+from core.db.database import get_database as open_database
 from core.db.training_images import TrainingImageRepository
 from core.db.users import UserRepository
 from core.labels import get_schema
@@ -47,7 +48,7 @@ def _mongo_settings(key: tuple[str | None, str, str, int | None]) -> Settings:
 
 @st.cache_resource(show_spinner="Connecting to the database…")
 def _database(key: tuple[str | None, str, str, int | None]) -> Database:
-    database = mongo.get_database(_mongo_settings(key))
+    database = open_database(_mongo_settings(key))
     settings = get_settings()
     # the first administrator from ADMIN_USERNAME/ADMIN_PASSWORD when the console starts first
     ensure_first_admin(

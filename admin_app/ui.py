@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core.labels import LabelSchema, Trait
-from core.services.image_browser import trait_choices, value_text
+from core.services.filters import trait_choices, value_text
 from core.services.imports import ImportReport
 
 NO_CHOICE = "—"

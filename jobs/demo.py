@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.config import Settings
-from core.db.mongo import get_database
+from core.db.database import get_database
 from core.db.training_images import TrainingImageRepository
 from core.labels import get_schema
 from core.services.demo import add_demo_images

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from core.config import Settings
+from core.db.database import get_database
 from core.db.models import ModelRepository
-from core.db.mongo import get_database
 from core.errors import UserError
 from core.images import decode_image
 from core.services.predictions import ActiveModelCache, identify, result_to_json

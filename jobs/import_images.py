@@ -11,7 +11,7 @@ import getpass
 from pathlib import Path
 
 from core.config import Settings
-from core.db.mongo import get_database
+from core.db.database import get_database
 from core.db.training_images import TrainingImageRepository
 from core.errors import UserError
 from core.images import is_image_filename

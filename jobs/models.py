@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from core.config import Settings
+from core.db.database import get_database
 from core.db.models import ModelRepository
-from core.db.mongo import get_database
 from jobs._cli import run_cli
 
 

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from core.config import Settings
-from core.db.mongo import get_database
+from core.db.database import get_database
 from core.db.sql import get_engine
 from core.errors import UserError
 from core.services import reporting

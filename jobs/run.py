@@ -19,8 +19,9 @@ import urllib.request
 from pathlib import Path
 
 from core.config import Settings, check_port_free
+from core.db.database import get_database
 from core.db.models import ModelRepository
-from core.db.mongo import get_database, mongo_uri_for, stop_embedded_mongo
+from core.db.mongo import mongo_uri_for, stop_embedded_mongo
 from core.db.sql import get_engine, warehouse_url
 from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository

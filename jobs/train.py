@@ -13,12 +13,11 @@ import sys
 import time
 
 from core.config import Settings
-from core.db.mongo import get_database, mongo_uri_for
-from core.db.training_runs import TrainingRunRepository
+from core.db.database import get_database
+from core.db.mongo import mongo_uri_for
+from core.db.training_runs import FINISHED_STATUSES, TrainingRunRepository
 from core.services.training import detached_launcher, run_training_job, start_training_run
 from jobs._cli import run_cli
-
-FINAL = ("succeeded", "failed", "cancelled")
 
 
 def follow(runs: TrainingRunRepository, run_id: str, *, poll_s: float = 1.0) -> str:
@@ -30,7 +29,7 @@ def follow(runs: TrainingRunRepository, run_id: str, *, poll_s: float = 1.0) -> 
             print(f"{entry.timestamp:%H:%M:%S} {entry.level:7} {entry.message}", flush=True)
         shown += len(entries)
         run = runs.get(run_id)
-        if run.status in FINAL and not entries:
+        if run.status in FINISHED_STATUSES and not entries:
             return run.status
         if run.status == "running":
             runs.fail_stale()

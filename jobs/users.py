@@ -7,7 +7,7 @@ import getpass
 import sys
 
 from core.config import Settings
-from core.db.mongo import get_database
+from core.db.database import get_database
 from core.db.users import ROLES, UserRepository
 from core.errors import UserError
 from jobs._cli import run_cli

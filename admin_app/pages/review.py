@@ -9,7 +9,7 @@ from admin_app.ui import UNSET, ProgressBar, Tile, label_inputs, optional_select
 from core.db.models import ModelRepository
 from core.errors import UserError
 from core.review_charts import wild_accuracy_chart
-from core.services.image_browser import trait_choices
+from core.services.filters import trait_choices
 from core.services.model_registry import model_name
 from core.services.review import (
     NO_PHOTO_REASON,

@@ -15,17 +15,15 @@ from admin_app.ui import (
 )
 from core.db.training_images import SOURCES
 from core.errors import UserError
-from core.services.image_browser import (
+from core.services.filters import (
     DUPLICATE_CHOICES,
-    PAGE_SIZES,
     STATUSES,
     build_filter,
-    check_selection,
-    history_rows,
-    plural,
     trait_choices,
     value_text,
 )
+from core.services.image_browser import PAGE_SIZES
+from core.services.labelling import check_selection, history_rows, plural
 
 user = require_login()
 browser = get_image_browser()

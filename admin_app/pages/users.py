@@ -4,7 +4,7 @@ import streamlit as st
 
 from admin_app.auth import require_login
 from admin_app.resources import get_database
-from core.db.training_images import utcnow
+from core.clock import utcnow
 from core.db.users import ROLES, UserRepository
 from core.errors import UserError
 from core.services.auth import add_user, change_own_password, remove_user

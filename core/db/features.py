@@ -52,12 +52,6 @@ class FeatureRepository:
             ordered=False,
         )
 
-    def delete_for_images(self, image_ids: Sequence[str]) -> int:
-        return self._features.delete_many({"image_id": {"$in": list(image_ids)}}).deleted_count
-
-    def delete_for_backbone(self, backbone_key: str) -> int:
-        return self._features.delete_many({"backbone_key": backbone_key}).deleted_count
-
     def count(self, backbone_key: str | None = None) -> int:
         query = {"backbone_key": backbone_key} if backbone_key else {}
         return self._features.count_documents(query)

@@ -12,9 +12,9 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from core.clock import utcnow
 from core.db.files import FileStore
 from core.db.mongo import to_object_id
-from core.db.training_images import utcnow
 from core.errors import NotFoundError, UserError
 from core.labels import LabelSchema
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import MongoClient
-from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from core.config import Settings, free_port
@@ -38,18 +37,6 @@ def to_object_id(value: str | ObjectId, what: str = "record") -> ObjectId:
         raise UserError(
             f"{value!r} is not a valid {what} id; ids are 24 hexadecimal characters."
         ) from None
-
-
-def as_datetime(value: datetime | str | None) -> datetime | None:
-    """A timestamp read back from MongoDB as an aware UTC datetime.
-
-    nx-27017 stores a datetime given to `$set` as a string ("2026-11-29 13:35:18.139000"),
-    where MongoDB keeps a date; every timestamp that an update sets is read through this.
-    """
-    if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def created_between(start: date | None, end: date | None) -> dict[str, datetime] | None:
@@ -85,21 +72,6 @@ def mongo_uri_for(settings: Settings) -> str:
     return ensure_embedded_mongo(
         settings.ensure_data_dir() / "mongo", port=settings.embedded_mongo_port
     )
-
-
-def get_database(settings: Settings) -> Database:
-    """The product database with its indexes in place."""
-    client = connect(mongo_uri_for(settings))
-    database = client[settings.mongo_db]
-    ensure_indexes(database)
-    return database
-
-
-def ensure_indexes(database: Database) -> None:
-    """Create every index the repositories rely on (idempotent)."""
-    from core.db import indexes
-
-    indexes.ensure_all(database)
 
 
 @contextmanager

@@ -11,9 +11,9 @@ from bson import ObjectId
 from pymongo import DESCENDING
 from pymongo.database import Database
 
+from core.clock import utcnow
 from core.db.files import FileStore
 from core.db.mongo import to_object_id
-from core.db.training_images import utcnow
 from core.errors import NotFoundError
 
 COLLECTION = "predictions"

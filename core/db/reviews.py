@@ -16,9 +16,9 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.database import Database
 
+from core.clock import utcnow
 from core.db.mongo import created_between, to_object_id
 from core.db.predictions import COLLECTION, Prediction
-from core.db.training_images import utcnow
 
 REVIEWS = ("accepted", "corrected", "rejected")
 ORDERS: dict[str, list[tuple[str, int]]] = {

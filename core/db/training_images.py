@@ -7,18 +7,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bson import ObjectId
+from bson import ObjectId, json_util
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from core.clock import as_datetime, utcnow
 from core.db.files import FileStore
-from core.db.mongo import as_datetime, created_between, to_object_id
+from core.db.mongo import created_between, to_object_id
 from core.errors import NotFoundError
 from core.labels import Label, LabelSchema
 
 SOURCES = ("upload", "folder", "web_search", "prediction_review", "demo")
 COLLECTION = "training_images"
+FACT_FIELDS = {"label": 1, "is_labelled": 1, "source": 1, "created_at": 1, "near_duplicate_of": 1}
 
 
 def ensure_indexes(database: Database) -> None:
@@ -27,10 +29,6 @@ def ensure_indexes(database: Database) -> None:
     images.create_index([("created_at", DESCENDING)])
     images.create_index("is_labelled")
     images.create_index("source")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ class TrainingImage:
             height=doc.get("height", 0),
             format=doc.get("format", ""),
             source=doc.get("source", "upload"),
-            label=dict(doc.get("label") or {}),
+            label=stored_label(doc.get("label")),
             is_labelled=bool(doc.get("is_labelled")),
             created_at=doc["created_at"],
             image_file=doc["image"],
@@ -100,8 +98,58 @@ class TrainingImage:
             creator=doc.get("creator"),
             labelled_at=as_datetime(doc.get("labelled_at")),
             labelled_by=doc.get("labelled_by"),
-            history=list(doc.get("history") or []),
+            history=[e for e in map(history_entry, doc.get("history") or []) if e is not None],
         )
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What filters look at for one image (one row of the scan behind the grid's counts)."""
+
+    id: str
+    is_labelled: bool
+    label: Mapping[str, Any]
+    source: str
+    created_at: datetime
+    is_near_duplicate: bool
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> ImageFacts:
+        near = doc.get("near_duplicate_of")
+        return cls(
+            id=str(doc["_id"]),
+            is_labelled=bool(doc.get("is_labelled")),
+            label=stored_label(doc.get("label")),
+            source=doc.get("source") or "upload",
+            created_at=as_datetime(doc.get("created_at")) or datetime.min.replace(tzinfo=UTC),
+            is_near_duplicate=isinstance(near, str) and bool(near),
+        )
+
+
+def stored_label(value: Any) -> Label:
+    """A label as stored, with the 1/0 that nx-27017 gives back for booleans made bool again."""
+    if isinstance(value, str):  # a sub-document an aggregation hands back as JSON text
+        value = _json_document(value)
+    label = value if isinstance(value, Mapping) else {}
+    return {
+        trait: bool(v) if isinstance(v, int) and not isinstance(v, bool) else v
+        for trait, v in label.items()
+    }
+
+
+def history_entry(entry: Any) -> dict[str, Any] | None:
+    """One history entry as a document (nx-27017 stores `$push`-ed documents as JSON text)."""
+    if isinstance(entry, str):
+        entry = _json_document(entry) or {"action": entry}
+    return dict(entry) if isinstance(entry, Mapping) else None
+
+
+def _json_document(text: str) -> Mapping[str, Any] | None:
+    try:
+        value = json_util.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, Mapping) else None
 
 
 @dataclass(frozen=True)
@@ -236,6 +284,43 @@ class TrainingImageRepository:
     def read_file(self, file_id: ObjectId) -> bytes:
         return self._files.get(file_id)
 
+    def labels(self, image_ids: Sequence[str]) -> dict[str, Label]:
+        """The current label of each of these images that still exists."""
+        object_ids = [to_object_id(i, "image") for i in image_ids]
+        cursor = self._images.find({"_id": {"$in": object_ids}}, {"label": 1})
+        return {str(doc["_id"]): stored_label(doc.get("label")) for doc in cursor}
+
+    def write_labels(
+        self, labels: Mapping[str, Label], schema: LabelSchema, *, by: str, action: str
+    ) -> int:
+        """Replace each image's whole label and note it in its history; return images found.
+
+        The only writer of labels: `is_labelled` follows the schema, and the history entry is
+        added with `$addToSet`, not `$push`, which nx-27017 stores as JSON text (entries carry a
+        timestamp, so nothing is merged away).
+        """
+        if not labels:
+            return 0
+        now = utcnow()
+        operations = [
+            UpdateOne(
+                {"_id": to_object_id(image_id, "image")},
+                {
+                    "$set": {
+                        "label": dict(label),
+                        "is_labelled": schema.is_complete(label),
+                        "labelled_at": now,
+                        "labelled_by": by,
+                    },
+                    "$addToSet": {
+                        "history": {"at": now, "by": by, "action": action, "label": dict(label)}
+                    },
+                },
+            )
+            for image_id, label in labels.items()
+        ]
+        return self._images.bulk_write(operations, ordered=False).matched_count
+
     def apply_label(
         self, image_ids: Sequence[str], update: Mapping[str, Any], schema: LabelSchema, *, by: str
     ) -> int:
@@ -243,30 +328,24 @@ class TrainingImageRepository:
         clean_update = schema.validate(update, partial=True)
         if not image_ids or not clean_update:
             return 0
-        object_ids = [to_object_id(i, "image") for i in image_ids]
-        now = utcnow()
-        operations = []
-        for doc in self._images.find({"_id": {"$in": object_ids}}, {"label": 1, "history": 1}):
-            label = schema.merge(doc.get("label"), clean_update)
-            entry = {"at": now, "by": by, "action": "labelled", "label": label}
-            history = [*(doc.get("history") or []), entry]
-            operations.append(
-                UpdateOne(
-                    {"_id": doc["_id"]},
-                    {
-                        "$set": {
-                            "label": label,
-                            "is_labelled": schema.is_complete(label),
-                            "labelled_at": now,
-                            "labelled_by": by,
-                            "history": history,  # not $push: nx-27017 stores it as a string
-                        },
-                    },
-                )
-            )
-        if not operations:
-            return 0
-        return self._images.bulk_write(operations, ordered=False).matched_count
+        merged = {
+            image_id: schema.merge(label, clean_update)
+            for image_id, label in self.labels(image_ids).items()
+        }
+        return self.write_labels(merged, schema, by=by, action="labelled")
+
+    def facts(self, *, after: str | None = None) -> list[ImageFacts]:
+        """What filters look at, for every image (or those added after this id)."""
+        if after:
+            query = {"_id": {"$gt": to_object_id(after, "image")}}
+            cursor = self._images.find(query, FACT_FIELDS)
+        else:  # nx-27017 answers an aggregation about four times faster than the same find
+            cursor = self._images.aggregate([{"$project": FACT_FIELDS}])
+        return [ImageFacts.from_document(doc) for doc in cursor]
+
+    def estimated_count(self) -> int:
+        """The number of images from the collection's metadata (fast, no scan)."""
+        return self._images.estimated_document_count()
 
     def delete(self, image_ids: Sequence[str]) -> int:
         """Delete these images with their GridFS files and cached features; empty deletes none."""

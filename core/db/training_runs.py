@@ -11,14 +11,15 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from core.db.mongo import as_datetime, to_object_id
-from core.db.training_images import utcnow
+from core.clock import as_datetime, utcnow
+from core.db.mongo import to_object_id
 from core.errors import NotFoundError, UserError
 
 COLLECTION = "training_runs"
 LOG_COLLECTION = "training_log_entries"
 ACTIVE_STATUSES = ("queued", "running")
-STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED_STATUSES = ("succeeded", "failed", "cancelled")
+STATUSES = (*ACTIVE_STATUSES, *FINISHED_STATUSES)
 STALE_AFTER_S = 120.0  # a running job writes a heartbeat every 10 s; this much silence means dead
 
 

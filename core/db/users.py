@@ -14,8 +14,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from core.db.mongo import as_datetime
-from core.db.training_images import utcnow
+from core.clock import as_datetime, utcnow
 from core.errors import NotFoundError, UserError
 
 COLLECTION = "users"

@@ -334,7 +334,6 @@ def send_feedback(
 def _feedback_text(prediction: Prediction) -> str:
     if prediction.user_feedback is None:
         return "no feedback yet"
-    # nx-27017 reads a boolean set by $set back as 0 or 1: test its truth, not its identity
     return "confirmed by its owner" if prediction.user_feedback else "corrected by its owner"
 
 

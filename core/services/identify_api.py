@@ -19,8 +19,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.config import Settings
+from core.db.database import get_database
 from core.db.models import ModelRepository
-from core.db.mongo import get_database
 from core.db.predictions import PredictionRepository
 from core.db.sql import normalise_url
 from core.errors import ServiceUnavailableError, UserError

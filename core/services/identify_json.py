@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from core import genetics
+from core.clock import as_datetime
 from core.db.models import ModelRecord
-from core.db.mongo import as_datetime
 from core.labels import LabelSchema, Trait
 
 if TYPE_CHECKING:  # Keras loads with the first model: a server without one starts fast

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 from pymongo.database import Database
 
+from core.clock import utcnow
 from core.config import Settings
 from core.db.features import FeatureRepository
 from core.db.models import ModelRecord, ModelRepository
-from core.db.training_images import TrainingImageRepository, utcnow
+from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.errors import UserError
 from core.images import decode_image, to_model_array

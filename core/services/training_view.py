@@ -9,7 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.db.training_images import ImageFilter, TrainingImageRepository, utcnow
+from core.clock import utcnow
+from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.db.training_runs import LogEntry, TrainingRun, TrainingRunRepository
 from core.errors import UserError
 from core.labels import LabelSchema
@@ -19,7 +20,6 @@ from core.ml.targets import check_training_set, class_names, fill_open_values, v
 
 FEW_PER_VALUE = 10  # below this many images a value is learnt poorly
 FEW_IMAGES = 100  # below this many labelled images a model is a toy
-FINAL_STATUSES = ("succeeded", "failed", "cancelled")
 STATUS_TEXT = {
     "queued": "Queued: waiting for the job to start",
     "running": "Running",

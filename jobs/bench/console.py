@@ -23,7 +23,8 @@ from core.config import Settings
 from core.db.training_images import COLLECTION, TrainingImageRepository
 from core.labels import LabelSchema, get_schema
 from core.services.demo import add_demo_images
-from core.services.image_browser import ImageBrowser, build_filter
+from core.services.filters import build_filter
+from core.services.image_browser import ImageBrowser
 from jobs._cli import run_cli
 from jobs.bench import Row
 from jobs.bench.scratch import scratch_database

@@ -10,8 +10,9 @@ from uuid import uuid4
 from pymongo.database import Database
 
 from core.config import Settings
+from core.db.indexes import ensure_all as ensure_indexes
 from core.db.models import ModelRepository
-from core.db.mongo import connect, ensure_indexes, mongo_uri_for
+from core.db.mongo import connect, mongo_uri_for
 from core.labels import LabelSchema
 
 

@@ -10,8 +10,8 @@ import pytest
 from pymongo.database import Database
 from streamlit.testing.v1 import AppTest
 
+from core.clock import utcnow
 from core.config import Settings
-from core.db.training_images import utcnow
 from core.db.users import UserRepository
 from core.errors import UserError
 from core.services.auth import (

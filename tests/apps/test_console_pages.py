@@ -24,7 +24,7 @@ from core.db.training_images import TrainingImageRepository
 from core.db.users import UserRepository
 from core.labels import CAT_PHENOTYPE
 from core.services.auth import sign_in
-from core.services.image_browser import build_filter
+from core.services.filters import build_filter
 from tests.console_support import (
     BLUE,
     PASSWORD,

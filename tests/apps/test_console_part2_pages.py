@@ -11,10 +11,11 @@ from bson import ObjectId
 from pymongo.database import Database
 from streamlit.testing.v1 import AppTest
 
+from core.clock import utcnow
 from core.config import Settings
 from core.db.models import ModelRepository
 from core.db.predictions import PredictionRepository
-from core.db.training_images import ImageFilter, TrainingImageRepository, utcnow
+from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.labels import CAT_PHENOTYPE
 from core.services import training

@@ -13,7 +13,8 @@ from pymongo import MongoClient
 from sqlalchemy import text
 
 from core.config import Settings
-from core.db.mongo import ensure_embedded_mongo, get_database, stop_embedded_mongo
+from core.db.database import get_database
+from core.db.mongo import ensure_embedded_mongo, stop_embedded_mongo
 from core.db.sql import connect_engine, get_engine
 from core.errors import ServiceUnavailableError
 

@@ -12,13 +12,10 @@ from core.db.files import FileStore
 from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.errors import UserError
 from core.labels import CAT_PHENOTYPE, DOG_BREED
-from core.services.image_browser import (
-    DUPLICATE_CHOICES,
-    ImageBrowser,
-    build_filter,
-    history_rows,
-)
+from core.services.filters import DUPLICATE_CHOICES, build_filter
+from core.services.image_browser import ImageBrowser
 from core.services.imports import NearDuplicateIndex, import_image
+from core.services.labelling import history_rows
 from tests.console_support import BLUE, NOT_CAT, RED_TABBY, add_images, jpeg_bytes
 
 PARTLY_BLUE = {"is_cat": True, "colour": "blue"}

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from pymongo.database import Database
 
+from core.clock import utcnow
 from core.db.features import FeatureRepository
 from core.db.files import FileStore
 from core.db.models import ModelRepository
 from core.db.predictions import PredictionRepository
-from core.db.training_images import utcnow
 from core.db.training_runs import TrainingRunRepository
 from core.db.users import UserRepository
 from core.errors import NotFoundError, UserError

@@ -9,7 +9,8 @@ import pytest
 from bson import ObjectId
 from pymongo.database import Database
 
-from core.db.training_images import TrainingImageRepository, utcnow
+from core.clock import utcnow
+from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.errors import UserError
 from core.labels import CAT_PHENOTYPE

@@ -21,6 +21,7 @@ from bson import json_util
 from pymongo.collection import Collection
 from pymongo.database import Database
 
+from core.clock import as_datetime
 from core.labels import LabelSchema
 
 Progress = Callable[[float, str], None]
@@ -129,22 +130,6 @@ def collect_predictions(
         progress(0.4 + 0.4 * step / 9, "Counted predictions")
 
 
-def _utc(value: Any) -> datetime | None:
-    """A stored moment as an aware UTC datetime (None if there is none).
-
-    nx-27017 0.8 stores a datetime written by an update's ``$set`` as text
-    ("2026-11-10 12:00:00.880000", UTC), so text is read too.
-    """
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _history_entry(entry: Any) -> Mapping[str, Any] | None:
     """One labelling-history entry (nx-27017 0.8 stores ``$push``-ed documents as JSON text)."""
     if isinstance(entry, str):
@@ -156,7 +141,7 @@ def _history_entry(entry: Any) -> Mapping[str, Any] | None:
 
 
 def _day(value: Any) -> date | None:
-    moment = _utc(value)
+    moment = as_datetime(value)
     return moment.astimezone(UTC).date() if moment else None
 
 
@@ -215,12 +200,12 @@ def collect_today(
 
 def _label_on(doc: Mapping[str, Any], end: datetime, schema: LabelSchema) -> tuple[Any, bool]:
     """The label an image had at `end`, from labelled_at and its labelling history."""
-    labelled_at = _utc(doc.get("labelled_at"))
+    labelled_at = as_datetime(doc.get("labelled_at"))
     if labelled_at is None or labelled_at < end:
         return doc.get("label"), bool(doc.get("is_labelled"))
     for raw in reversed(doc.get("history") or []):
         entry = _history_entry(raw)
-        at = _utc(entry.get("at")) if entry is not None else None
+        at = as_datetime(entry.get("at")) if entry is not None else None
         if at is not None and at < end and isinstance(entry.get("label"), Mapping):
             return entry["label"], schema.is_complete(entry["label"])
     return {}, False
@@ -230,7 +215,7 @@ def _status_on(doc: Mapping[str, Any], who: str, end: datetime) -> str:
     feedback = doc.get(f"{who}_feedback")
     if feedback is not True and feedback is not False:
         return NOT_REVIEWED
-    reviewed_at = _utc(doc.get(f"{who}_reviewed_at"))
+    reviewed_at = as_datetime(doc.get(f"{who}_reviewed_at"))
     if reviewed_at is not None and reviewed_at >= end:
         return NOT_REVIEWED
     return ACCEPTED if feedback else REJECTED
@@ -253,7 +238,7 @@ def collect_past_day(
         "history": 1,
     }
     for done, doc in enumerate(images.find({}, fields, batch_size=2000), start=1):
-        created_at = _utc(doc.get("created_at"))
+        created_at = as_datetime(doc.get("created_at"))
         if created_at is not None and created_at < end:
             label, is_labelled = _label_on(doc, end, schema)
             key = snapshot.add_label(flat_label(schema, label, is_labelled=is_labelled))
@@ -271,7 +256,7 @@ def collect_past_day(
         "admin_reviewed_at": 1,
     }
     for done, doc in enumerate(predictions.find({}, fields, batch_size=2000), start=1):
-        created_at = _utc(doc.get("created_at"))
+        created_at = as_datetime(doc.get("created_at"))
         if created_at is not None and created_at < end:
             key = snapshot.add_label(flat_label(schema, doc.get("label"), is_labelled=True))
             statuses = (_status_on(doc, "user", end), _status_on(doc, "admin", end))
@@ -279,10 +264,10 @@ def collect_past_day(
         if done % 2000 == 0:
             progress(0.5 + 0.3 * min(done / total, 1.0), f"Read {done} predictions")
     for doc in database["prediction_models"].find({}, MODEL_FIELDS):
-        created_at = _utc(doc.get("created_at"))
+        created_at = as_datetime(doc.get("created_at"))
         if created_at is None or created_at >= end:
             continue
-        activated_at = _utc(doc.get("activated_at"))
+        activated_at = as_datetime(doc.get("activated_at"))
         was_active = bool(doc.get("is_active")) and activated_at is not None and activated_at < end
         snapshot.models.append(model_row(doc, is_active=was_active))
     progress(0.85, "Read the models")

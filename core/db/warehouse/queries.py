@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date
 from itertools import product
 from typing import Any
@@ -10,14 +9,15 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, Select, Table, and_, case, func, select
 
-from core.db.warehouse.counts import REVIEW_STATUSES
-from core.db.warehouse.schema import Warehouse, date_id
-from core.errors import UserError
-from core.labels import Trait
-
-YES, NO = "yes", "no"
-UNLABELLED = "unlabelled"
-
+from core.db.warehouse.report_filter import (
+    UNLABELLED,
+    ReportFilter,
+    date_range,
+    label_conditions,
+    trait_values,
+    value_text,
+)
+from core.db.warehouse.schema import Warehouse
 
 BALANCE_TYPES = {
     "value": "str",
@@ -47,78 +47,10 @@ RATE_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class ReportFilter:
-    """What the dashboards show: a date range, a trait value, a source, a review status."""
-
-    start: date | None = None
-    end: date | None = None
-    trait: str | None = None
-    value: bool | str | None = None
-    source: str | None = None
-    user_status: str | None = None
-    admin_status: str | None = None
-
-    def checked(self, warehouse: Warehouse) -> ReportFilter:
-        """This filter with its value parsed for the trait, or a UserError saying what is wrong."""
-        if self.start and self.end and self.start > self.end:
-            raise UserError(
-                f"The start date {self.start:%Y-%m-%d} is after the end date "
-                f"{self.end:%Y-%m-%d}; pick a start on or before the end."
-            )
-        for who, status in (("user", self.user_status), ("admin", self.admin_status)):
-            if status is not None and status not in REVIEW_STATUSES:
-                raise UserError(
-                    f"The {who} review status {status!r} is not known; use one of: "
-                    f"{', '.join(REVIEW_STATUSES)}."
-                )
-        if self.value is not None and self.trait is None:
-            raise UserError(f"The value {self.value!r} needs a trait; pick a trait first.")
-        if self.trait is None or self.value is None:
-            return self
-        trait = warehouse.schema.trait(self.trait)
-        return replace(self, value=trait.parse(self.value))
-
-
-def value_text(trait: Trait, value: Any) -> str | None:
-    """How a trait value reads in charts and tables: booleans as yes/no."""
-    if value is None:
-        return None
-    if trait.is_boolean:
-        return YES if value else NO
-    return str(value)
-
-
-def trait_values(trait: Trait, found: list[Any] | None = None) -> list[str]:
-    """Every value a trait can take, in the schema's order (open traits: those found)."""
-    if trait.is_boolean:
-        return [YES, NO]
-    values = list(trait.values)
-    extra = sorted({str(v) for v in found or [] if v is not None and str(v) not in values})
-    return values + extra
-
-
-def _date_range(column: Any, report: ReportFilter) -> list[ColumnElement[bool]]:
-    conditions = []
-    if report.start:
-        conditions.append(column >= date_id(report.start))
-    if report.end:
-        conditions.append(column <= date_id(report.end))
-    return conditions
-
-
-def _label_conditions(
-    warehouse: Warehouse, report: ReportFilter, *, skip_traits: tuple[str, ...] = ()
-) -> list[ColumnElement[bool]]:
-    if report.trait is None or report.value is None or report.trait in skip_traits:
-        return []
-    return [warehouse.dim_label.c[report.trait] == report.value]
-
-
 def latest_day_id(engine: Engine, warehouse: Warehouse, report: ReportFilter) -> int | None:
     """The last snapshot day within the filter's dates (the state the "now" charts show)."""
     snapshots = warehouse.snapshots
-    query = select(func.max(snapshots.c.date_id)).where(*_date_range(snapshots.c.date_id, report))
+    query = select(func.max(snapshots.c.date_id)).where(*date_range(snapshots.c.date_id, report))
     with engine.connect() as connection:
         return connection.execute(query).scalar_one_or_none()
 
@@ -155,7 +87,7 @@ def label_ids(
     """The dim_label ids that match the filter's trait value (and labelled state); None when
     nothing narrows the labels. Facts are then filtered on their own label_id column, which
     their covering indexes hold, instead of joining dim_label row by row."""
-    conditions = _label_conditions(warehouse, report)
+    conditions = label_conditions(warehouse, report)
     label = warehouse.dim_label
     if is_unlabelled is not None:
         conditions.append(label.c.is_unlabelled.is_(is_unlabelled))
@@ -173,7 +105,7 @@ def training_set_size(engine: Engine, warehouse: Warehouse, report: ReportFilter
     """
     fact = warehouse.fact_training_images
     source_names = _names(engine, warehouse.dim_training_image_source, "source")
-    conditions = [*_date_range(fact.c.date_id, report)]
+    conditions = [*date_range(fact.c.date_id, report)]
     if report.source:
         ids = [i for i, name in source_names.items() if name == report.source]
         conditions.append(fact.c.source_id.in_(ids))
@@ -220,7 +152,7 @@ def label_balance(
         .join(source, source.c.id == fact.c.source_id)
         .where(
             fact.c.date_id == day_id,
-            *_label_conditions(warehouse, report, skip_traits=(trait.name,)),
+            *label_conditions(warehouse, report, skip_traits=(trait.name,)),
             *([source.c.source == report.source] if report.source else []),
         )
         .group_by(label.c.is_unlabelled, label.c[trait.name])
@@ -276,7 +208,7 @@ def coverage(
             label.c.is_unlabelled.is_(False),
             label.c[row_trait.name].is_not(None),
             label.c[column_trait.name].is_not(None),
-            *_label_conditions(warehouse, report, skip_traits=(row_trait.name, column_trait.name)),
+            *label_conditions(warehouse, report, skip_traits=(row_trait.name, column_trait.name)),
             *([source.c.source == report.source] if report.source else []),
         )
         .group_by(label.c[row_trait.name], label.c[column_trait.name])
@@ -316,7 +248,7 @@ def model_metrics(engine: Engine, warehouse: Warehouse, report: ReportFilter) ->
             ),
         )
         .join(ended, ended.c.id == fact.c.training_ended_date_id)
-        .where(fact.c.date_id == day_id, *_date_range(fact.c.training_ended_date_id, report))
+        .where(fact.c.date_id == day_id, *date_range(fact.c.training_ended_date_id, report))
         .order_by(ended.c.date, fact.c.model_id)
     )
     with engine.connect() as connection:
@@ -347,7 +279,7 @@ def predictions_by_review(
     """
     fact = warehouse.fact_predictions
     statuses = _names(engine, warehouse.dim_prediction_review_status, "status")
-    conditions = [*_date_range(fact.c.date_id, report)]
+    conditions = [*date_range(fact.c.date_id, report)]
     for column, wanted in (
         (fact.c.user_review_status_id, report.user_status),
         (fact.c.admin_review_status_id, report.admin_status),
@@ -406,7 +338,7 @@ def accepted_rate(
         .where(
             fact.c.date_id == day_id,
             label.c[trait.name].is_not(None),
-            *_label_conditions(warehouse, report, skip_traits=(trait.name,)),
+            *label_conditions(warehouse, report, skip_traits=(trait.name,)),
             *_status_conditions(report, user, admin),
         )
         .group_by(label.c[trait.name], user.c.status, admin.c.status)
@@ -445,7 +377,7 @@ def snapshot_days(engine: Engine, warehouse: Warehouse, report: ReportFilter) ->
             snapshots.c.duration_ms,
         )
         .join(dates, dates.c.id == snapshots.c.date_id)
-        .where(and_(True, *_date_range(snapshots.c.date_id, report)))
+        .where(and_(True, *date_range(snapshots.c.date_id, report)))
         .order_by(dates.c.date.desc())
     )
     columns = [
