@@ -11,7 +11,7 @@ from core.services.archive_import import import_uploads
 from core.services.web_import import import_web_images
 from core.web_search import PROVIDER_TITLES, available_providers, make_provider
 
-user = require_login()
+user = require_login(__file__)
 settings = get_settings()
 browser = get_image_browser()
 schema = browser.schema

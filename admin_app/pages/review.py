@@ -23,7 +23,7 @@ from core.services.review import (
     skip_notes,
 )
 
-user = require_login()
+user = require_login(__file__)
 settings = get_settings()
 schema = settings.schema
 review = PredictionReview(get_database(), schema)

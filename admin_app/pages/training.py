@@ -28,7 +28,7 @@ from core.training_charts import (
     value_counts_chart,
 )
 
-user = require_login()
+user = require_login(__file__)
 settings = get_settings()
 database = get_database()
 schema = settings.schema

@@ -27,7 +27,7 @@ from core.services.image_browser import (
     value_text,
 )
 
-user = require_login()
+user = require_login(__file__)
 browser = get_image_browser()
 schema = browser.schema
 state = st.session_state

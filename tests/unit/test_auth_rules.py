@@ -6,14 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from admin_app.console_pages import PAGE_ROLES, may_open
 from core.db.users import User
-from core.services.auth import (
-    PAGE_ROLES,
-    build_credentials,
-    expired_message,
-    is_session_valid,
-    may_open,
-)
+from core.services.auth import build_credentials, expired_message, is_session_valid
 
 NOW = 1_800_000_000.0
 
