@@ -3,9 +3,8 @@
 import streamlit as st
 
 from admin_app.auth import require_login
-from admin_app.resources import get_database, get_settings
+from admin_app.resources import get_database, get_launcher, get_settings
 from core.db.models import ModelRepository
-from core.db.mongo import mongo_uri_for
 from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.errors import NotFoundError, UserError
@@ -265,9 +264,8 @@ with st.form("new_run", border=True):
     )
 if submitted:
     try:
-        launcher = training.detached_launcher(settings, mongo_uri_for(settings))
         run_id = training.start_training_run(
-            runs, launcher, values, requested_by=user.username, activate=activate
+            runs, get_launcher(), values, requested_by=user.username, activate=activate
         )
     except UserError as err:
         st.error(str(err))
