@@ -27,6 +27,7 @@ from core.db.training_runs import TrainingRunRepository
 from core.db.users import UserRepository
 from core.services.accounts import ensure_first_admin
 from core.services.demo import add_demo_images
+from core.services.run_defaults import run_defaults
 from core.services.training import detached_launcher, start_training_run
 from jobs._cli import ProgressBar, run_cli
 
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 first_run = start_training_run(
                     runs,
                     detached_launcher(settings, mongo_uri),
-                    {"backbone": settings.backbone, "resize_mode": settings.resize_mode},
+                    run_defaults(settings).to_dict(),
                     requested_by="make run (first model)",
                 )
                 print(

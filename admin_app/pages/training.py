@@ -10,6 +10,7 @@ from core.db.training_runs import TrainingRunRepository
 from core.errors import NotFoundError, UserError
 from core.services import training
 from core.services.model_registry import model_name, trait_metrics
+from core.services.run_defaults import run_defaults
 from core.services.training_view import (
     cancel_run,
     current_run,
@@ -189,7 +190,7 @@ with st.expander("Labelled images per trait value", expanded=summary.labelled > 
                 frame = summary.counts[summary.counts["trait"] == trait.name]
                 cell.altair_chart(value_counts_chart(frame, trait.title), width="stretch")
 
-fields = parameter_fields(backbone=settings.backbone, resize_mode=settings.resize_mode)
+fields = parameter_fields(run_defaults(settings))
 
 
 def parameter_input(field):
