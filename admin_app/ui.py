@@ -11,8 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from core.labels import LabelSchema, Trait
-from core.services.image_browser import trait_choices, value_text
+from core.services.image_browser import trait_choices
 from core.services.imports import ImportReport
+from core.text import value_text
 
 NO_CHOICE = "—"
 UNSET = "\u2063unset"  # the "any"/"keep" option of a select box (None shows a placeholder)

@@ -11,16 +11,14 @@ from core.errors import UserError
 from core.review_charts import wild_accuracy_chart
 from core.services.image_browser import trait_choices
 from core.services.model_registry import model_name
-from core.services.review import (
-    NO_PHOTO_REASON,
+from core.services.review import NO_PHOTO_REASON, PredictionReview, skip_notes
+from core.services.review_accuracy import accuracy_in_the_wild
+from core.services.review_filter import (
     ORDER_CHOICES,
     PAGE_SIZES,
     REVIEW_STATUS_CHOICES,
     USER_FEEDBACK_CHOICES,
-    PredictionReview,
-    accuracy_in_the_wild,
     build_review_filter,
-    skip_notes,
 )
 
 user = require_login(__file__)

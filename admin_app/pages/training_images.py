@@ -22,10 +22,9 @@ from core.services.image_browser import (
     build_filter,
     check_selection,
     history_rows,
-    plural,
     trait_choices,
-    value_text,
 )
+from core.text import plural, value_text
 
 user = require_login(__file__)
 browser = get_image_browser()
