@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import os
 import signal
 import subprocess
@@ -166,16 +165,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"http://localhost:{settings.admin_port}",
                 "/_stcore/health",
             ),
+            (
+                "Identify API",
+                [sys.executable, "-m", "jobs.serve_api", "--port", str(settings.api_port)],
+                f"http://localhost:{settings.api_port}",
+                "/health",
+            ),
         ]
-        if importlib.util.find_spec("jobs.serve_api"):
-            services.append(
-                (
-                    "Identify API",
-                    [sys.executable, "-m", "jobs.serve_api", "--port", str(settings.api_port)],
-                    f"http://localhost:{settings.api_port}",
-                    "/health",
-                )
-            )
         for _name, command, _url, _health in services:
             children.append(subprocess.Popen(command, cwd=REPO_ROOT, env=env))
         for name, _command, url, health in services:
