@@ -4,14 +4,24 @@ promote them to the training set; accuracy in the wild per trait and model."""
 import streamlit as st
 
 from admin_app.auth import require_login
+from admin_app.dialogs import NO_PHOTO_SVG, show_prediction_details
 from admin_app.resources import get_database, get_settings, load_thumbnail
-from admin_app.ui import UNSET, ProgressBar, Tile, label_inputs, optional_select, selectable_grid
+from admin_app.ui import (
+    UNSET,
+    ProgressBar,
+    Tile,
+    grid_footer,
+    label_inputs,
+    optional_select,
+    selectable_grid,
+    selection_bar,
+)
 from core.db.models import ModelRepository
 from core.errors import UserError
 from core.review_charts import wild_accuracy_chart
 from core.services.image_browser import trait_choices
 from core.services.model_registry import model_name
-from core.services.review import NO_PHOTO_REASON, PredictionReview, skip_notes
+from core.services.review import PredictionReview, skip_notes, tile_caption
 from core.services.review_accuracy import accuracy_in_the_wild
 from core.services.review_filter import (
     ORDER_CHOICES,
@@ -28,14 +38,6 @@ review = PredictionReview(get_database(), schema)
 models = {record.id: record for record in ModelRepository(get_database()).list()}
 state = st.session_state
 SELECTION = "review_selection"
-NO_PHOTO_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 160 120">'
-    '<rect width="160" height="120" rx="8" fill="#8f969e" fill-opacity="0.18"/>'
-    '<text x="80" y="56" font-family="sans-serif" font-size="13" text-anchor="middle" '
-    'fill="#8f969e">no photo kept</text>'
-    '<text x="80" y="76" font-family="sans-serif" font-size="10" text-anchor="middle" '
-    'fill="#8f969e">owner did not consent</text></svg>'
-)
 
 st.title("Review predictions")
 if outcome := state.pop("review_outcome", None):
@@ -126,16 +128,8 @@ if state.get("review_view") != view_key:  # a new filter starts a new selection 
     state["review_round"] = state.get("review_round", 0) + 1
 
 
-def select(ids: list[str]) -> None:
-    state[SELECTION] |= set(ids)
-
-
 def select_matching() -> None:
     state[SELECTION] = set(review.matching_ids(state["review_view"][0]))
-
-
-def clear_selection() -> None:
-    state[SELECTION] = set()
 
 
 def open_details(prediction_id: str) -> None:
@@ -171,66 +165,6 @@ def prefill_label(selection: set[str]) -> None:
         state[f"review_label_{trait.name}"] = label.get(trait.name, UNSET)
 
 
-def tile_caption(prediction) -> str:
-    marks = []
-    if prediction.user_feedback is not None:
-        marks.append(":material/thumb_up:" if prediction.user_feedback else ":material/thumb_down:")
-    if prediction.promoted_image_id:
-        marks.append(":material/school:")
-    elif prediction.admin_has_reviewed:
-        marks.append(":material/verified:")
-    if not prediction.has_image:
-        marks.append(":material/no_photography:")
-    label = (prediction.admin_label if prediction.admin_has_reviewed else None) or prediction.label
-    # confidence and marks first: a narrow tile cuts the end of its caption
-    return f"{prediction.confidence:.0%} {' '.join(marks)} {schema.describe(label)}"
-
-
-@st.dialog("Prediction", width="large")
-def show_details(prediction_id: str) -> None:
-    try:
-        prediction = review.predictions.get(prediction_id)
-    except UserError as err:
-        st.error(str(err))
-        return
-    left, right = st.columns([2, 3])
-    with left:
-        data = review.predictions.image_bytes(prediction)
-        if data:
-            st.image(data, width="stretch")
-        else:
-            st.image(NO_PHOTO_SVG, width="stretch")
-            st.caption(f"This prediction was {NO_PHOTO_REASON}.")
-    with right:
-        st.subheader(schema.describe(prediction.label).capitalize())
-        st.markdown(
-            f"**Confidence:** {prediction.confidence:.0%} · **Model:** "
-            f"{model_label(prediction.model_id)}  \n"
-            f"**Made:** {prediction.created_at:%d %b %Y %H:%M} UTC via "
-            f"{prediction.channel.replace('_', ' ')}"
-        )
-        feedback = {None: "no answer"}.get(
-            prediction.user_feedback, "right" if prediction.user_feedback else "wrong"
-        )
-        st.markdown(f"**Owner said:** {feedback}")
-        if prediction.admin_has_reviewed:
-            said = "accepted" if prediction.admin_feedback else "wrong"
-            right = schema.describe(prediction.admin_label) if prediction.admin_label else "–"
-            st.markdown(f"**Admin review:** {said} · right label: {right}")
-        if prediction.promoted_image_id:
-            st.markdown(f"**In the training set** as image `{prediction.promoted_image_id}`")
-    st.dataframe(
-        review.detail_rows(prediction),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Probability": st.column_config.ProgressColumn(
-                format="percent", min_value=0.0, max_value=1.0
-            )
-        },
-    )
-
-
 @st.fragment
 def grid_section() -> None:
     """Selection, review actions, the grid and paging: reruns alone when a box is ticked."""
@@ -248,12 +182,13 @@ def grid_section() -> None:
         st.error(str(err))
         return
     page_ids = [prediction.id for prediction in page.predictions]
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.markdown(f"**{page.matching:,}** of {stats.total:,} predictions match")
-        st.markdown(f"· **{len(selection):,} selected**")
-        st.button("Select page", on_click=select, args=(page_ids,), disabled=not page_ids)
-        st.button(f"Select all {page.matching:,}", on_click=select_matching)
-        st.button("Clear selection", on_click=clear_selection, disabled=not selection)
+    selection_bar(
+        SELECTION,
+        page_ids,
+        select_all_label=f"Select all {page.matching:,}",
+        on_select_all=select_matching,
+        lead=f"**{page.matching:,}** of {stats.total:,} predictions match",
+    )
 
     prefill_label(selection)
     count = len(selection)
@@ -329,30 +264,28 @@ def grid_section() -> None:
             load_thumbnail(prediction.thumbnail_file or prediction.image_file)
             if prediction.has_image
             else NO_PHOTO_SVG,
-            tile_caption(prediction),
+            tile_caption(prediction, schema),
         )
         for prediction in page.predictions
     ]
     selectable_grid(
         tiles, selection_key=SELECTION, widget_prefix="review_pick", on_details=open_details
     )
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.pagination(page.page_count, default=page.page, key=page_key)
-        st.selectbox(
-            "Per page",
-            PAGE_SIZES,
-            key="review_page_size",
-            index=PAGE_SIZES.index(48),
-            on_change=lambda: state.update(review_round=state["review_round"] + 1),
-            width=110,
-        )
+    grid_footer(
+        page.page_count,
+        page.page,
+        page_key=page_key,
+        size_key="review_page_size",
+        sizes=PAGE_SIZES,
+        on_size_change=lambda: state.update(review_round=state["review_round"] + 1),
+    )
     st.caption(
         ":material/thumb_up: / :material/thumb_down: the owner said right / wrong · "
         ":material/verified: reviewed · :material/school: in the training set · "
         ":material/no_photography: no photo kept · the percentage is the model's confidence"
     )
     if details_id := state.pop("review_details_id", None):
-        show_details(details_id)
+        show_prediction_details(review, details_id, model_label)
 
 
 grid_section()

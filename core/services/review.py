@@ -360,3 +360,26 @@ def _parses(schema: LabelSchema, trait: str, value: Any) -> bool:
     except UserError:
         return False
     return True
+
+
+def owner_answer(prediction: Prediction) -> str:
+    """What the photo's owner said of the prediction: "right", "wrong" or "no answer"."""
+    if prediction.user_feedback is None:
+        return "no answer"
+    return "right" if prediction.user_feedback else "wrong"
+
+
+def tile_caption(prediction: Prediction, schema: LabelSchema) -> str:
+    """A grid tile's caption: confidence, feedback and review marks, then the label it has now."""
+    marks = []
+    if prediction.user_feedback is not None:
+        marks.append(":material/thumb_up:" if prediction.user_feedback else ":material/thumb_down:")
+    if prediction.promoted_image_id:
+        marks.append(":material/school:")
+    elif prediction.admin_has_reviewed:
+        marks.append(":material/verified:")
+    if not prediction.has_image:
+        marks.append(":material/no_photography:")
+    label = (prediction.admin_label if prediction.admin_has_reviewed else None) or prediction.label
+    # confidence and marks first: a narrow tile cuts the end of its caption
+    return f"{prediction.confidence:.0%} {' '.join(marks)} {schema.describe(label)}"
