@@ -6,12 +6,10 @@ import streamlit as st
 from admin_app.auth import require_login
 from admin_app.dialogs import NO_PHOTO_SVG, show_prediction_details
 from admin_app.resources import get_database, get_settings, load_thumbnail
+from admin_app.review_widgets import review_actions
 from admin_app.ui import (
-    UNSET,
-    ProgressBar,
     Tile,
     grid_footer,
-    label_inputs,
     optional_select,
     selectable_grid,
     selection_bar,
@@ -21,7 +19,7 @@ from core.errors import UserError
 from core.review_charts import wild_accuracy_chart
 from core.services.image_browser import trait_choices
 from core.services.model_registry import model_name
-from core.services.review import PredictionReview, skip_notes, tile_caption
+from core.services.review import PredictionReview, tile_caption
 from core.services.review_accuracy import accuracy_in_the_wild
 from core.services.review_filter import (
     ORDER_CHOICES,
@@ -136,40 +134,10 @@ def open_details(prediction_id: str) -> None:
     state["review_details_id"] = prediction_id
 
 
-def run_action(action) -> None:
-    """Run a review action; on success rerun the page to show its outcome."""
-    try:
-        outcome = action()
-    except UserError as err:
-        st.error(str(err))
-        return
-    state["review_outcome"] = outcome.summary()
-    state["review_problems"] = skip_notes(outcome.skipped)
-    state[SELECTION] = set()
-    st.rerun()
-
-
-def prefill_label(selection: set[str]) -> None:
-    """One selected prediction: its label widgets start from the owner's correction."""
-    single = next(iter(selection)) if len(selection) == 1 else None
-    if state.get("review_prefilled_for") == single:
-        return
-    state["review_prefilled_for"] = single
-    label = {}
-    if single:
-        try:
-            label = review.starting_label(review.predictions.get(single))
-        except UserError:
-            label = {}
-    for trait in schema.traits:
-        state[f"review_label_{trait.name}"] = label.get(trait.name, UNSET)
-
-
 @st.fragment
 def grid_section() -> None:
     """Selection, review actions, the grid and paging: reruns alone when a box is ticked."""
     current_filter, order = state["review_view"]
-    selection: set[str] = state.setdefault(SELECTION, set())
     page_key = f"review_page_{state['review_round']}"
     try:
         page = review.page(
@@ -190,70 +158,14 @@ def grid_section() -> None:
         lead=f"**{page.matching:,}** of {stats.total:,} predictions match",
     )
 
-    prefill_label(selection)
-    count = len(selection)
-    with st.container(border=True, key="review_actions"):
-        if count:
-            st.markdown(f"**Review the {count:,} selected**")
-        else:
-            st.markdown("**Review** · tick some predictions below first")
-        with st.container(horizontal=True):
-            if st.button("Accept predicted label", icon=":material/check:", disabled=not count):
-                run_action(lambda: review.accept(sorted(selection), by=user.username))
-            if st.button("Reject", icon=":material/close:", disabled=not count):
-                run_action(lambda: review.reject(sorted(selection), by=user.username))
-        st.caption(
-            "Or set the right label. "
-            + (
-                "It starts from the owner's correction where there is one."
-                if count == 1
-                else "Traits left on 'keep' keep each prediction's label (with the owner's "
-                "correction where there is one)."
-            )
-        )
-        seen = {t.name: review.seen_values(t.name, facts) for t in schema.traits if t.is_open}
-        update = label_inputs(schema, key="review_label", seen=seen, empty="keep")
-        if st.button(
-            f"Set label on {count:,} selected", icon=":material/edit:", disabled=not count
-        ):
-            run_action(lambda: review.set_label(sorted(selection), update, by=user.username))
-        st.markdown("**Promote** reviewed predictions to the training set")
-        with st.container(horizontal=True, vertical_alignment="center"):
-            if st.button(
-                f"Promote {count:,} selected to the training set",
-                icon=":material/school:",
-                type="primary",
-                disabled=not count,
-            ):
-                bar = ProgressBar("Promoting")
-                run_action(
-                    lambda: review.promote(
-                        sorted(selection),
-                        by=user.username,
-                        max_bytes=settings.max_upload_bytes,
-                        progress=bar,
-                    )
-                )
-            if st.button(
-                f"Promote all {stats.ready_to_promote:,} ready",
-                icon=":material/done_all:",
-                disabled=not stats.ready_to_promote,
-            ):
-                bar = ProgressBar("Promoting")
-                run_action(
-                    lambda: review.promote(
-                        review.ready_to_promote_ids(),
-                        by=user.username,
-                        max_bytes=settings.max_upload_bytes,
-                        progress=bar,
-                    )
-                )
-        st.caption(
-            "Promoting adds the photo with the admin's label to the training set (source: "
-            "prediction review), once. Predictions stored without a photo "
-            ":material/no_photography: can be reviewed but not promoted: their owners did not "
-            "agree to keep the photo."
-        )
+    review_actions(
+        review,
+        SELECTION,
+        by=user.username,
+        max_bytes=settings.max_upload_bytes,
+        ready=stats.ready_to_promote,
+        facts=facts,
+    )
 
     if not page.predictions:
         st.info("No prediction matches these filters; change them to see more.")
