@@ -17,6 +17,7 @@ from admin_app.ui import (
 from core.db.models import ModelRepository
 from core.errors import UserError
 from core.review_charts import wild_accuracy_chart
+from core.services import model_registry
 from core.services.image_browser import trait_choices
 from core.services.model_registry import model_name
 from core.services.review import PredictionReview, tile_caption
@@ -70,8 +71,7 @@ with st.container(horizontal=True):
 
 
 def model_label(model_id: str) -> str:
-    record = models.get(model_id)
-    return model_name(record) if record else f"deleted model {model_id}"
+    return model_registry.model_label(models, model_id)
 
 
 with st.container(border=True, key="review_filters"):
