@@ -1,15 +1,24 @@
-"""The Review predictions page's actions panel: accept, reject, set the label, promote."""
+"""The Review predictions page's panels: the filters, and the actions (accept, reject, set the
+label, promote)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
 
-from admin_app.ui import UNSET, ProgressBar, label_inputs
-from core.db.reviews import ReviewFacts
+from admin_app.ui import UNSET, ProgressBar, label_inputs, optional_select
+from core.db.models import ModelRecord
+from core.db.reviews import ReviewFacts, ReviewFilter
 from core.errors import UserError
+from core.services.image_browser import trait_choices
 from core.services.review import PredictionReview, PromoteReport, ReviewOutcome, skip_notes
+from core.services.review_filter import (
+    ORDER_CHOICES,
+    REVIEW_STATUS_CHOICES,
+    USER_FEEDBACK_CHOICES,
+    build_review_filter,
+)
 
 state = st.session_state
 
@@ -122,3 +131,61 @@ def review_actions(
             ":material/no_photography: can be reviewed but not promoted: their owners did not "
             "agree to keep the photo."
         )
+
+
+def review_filters(
+    review: PredictionReview,
+    facts: Sequence[ReviewFacts],
+    models: Mapping[str, ModelRecord],
+    model_label: Callable[[str], str],
+) -> tuple[ReviewFilter, str]:
+    """The filter panel; returns the filter it describes and the chosen order."""
+    schema = review.schema
+    with st.container(border=True, key="review_filters"):
+        top = st.columns(3)
+        user_feedback = top[0].selectbox(
+            "Owner's feedback",
+            USER_FEEDBACK_CHOICES,
+            key="review_user_feedback",
+            format_func=lambda c: {"none": "No answer"}.get(c, c.capitalize()),
+        )
+        review_status = top[1].selectbox(
+            "Review status", REVIEW_STATUS_CHOICES, key="review_status", format_func=str.capitalize
+        )
+        order = top[2].selectbox(
+            "Order", ORDER_CHOICES, key="review_order", format_func=str.capitalize
+        )
+        middle = st.columns([2, 1])
+        with middle[0]:
+            model_id = optional_select(
+                "Model",
+                sorted({*models, *review.model_ids(facts)}, key=model_label),
+                key="review_model",
+                empty="Any model",
+                format_value=model_label,
+            )
+        dates = middle[1].date_input("Made between", value=(), key="review_dates")
+        traits = {}
+        for trait, cell in zip(schema.traits, st.columns(len(schema.traits)), strict=True):
+            with cell:
+                traits[trait.name] = optional_select(
+                    f"Predicted {trait.title.lower()}",
+                    trait_choices(trait, review.seen_values(trait.name, facts)),
+                    key=f"review_filter_{trait.name}",
+                    empty="Any",
+                )
+
+    try:
+        review_filter = build_review_filter(
+            schema,
+            user_feedback=user_feedback,
+            review_status=review_status,
+            traits=traits,
+            model_id=model_id,
+            created_from=dates[0] if len(dates) > 0 else None,
+            created_to=dates[1] if len(dates) > 1 else None,
+        )
+    except UserError as err:
+        st.error(str(err))
+        review_filter = build_review_filter(schema)
+    return review_filter, order

@@ -6,11 +6,10 @@ import streamlit as st
 from admin_app.auth import require_login
 from admin_app.dialogs import NO_PHOTO_SVG, show_prediction_details
 from admin_app.resources import get_database, get_settings, load_thumbnail
-from admin_app.review_widgets import review_actions
+from admin_app.review_widgets import review_actions, review_filters
 from admin_app.ui import (
     Tile,
     grid_footer,
-    optional_select,
     selectable_grid,
     selection_bar,
 )
@@ -18,16 +17,11 @@ from core.db.models import ModelRepository
 from core.errors import UserError
 from core.review_charts import wild_accuracy_chart
 from core.services import model_registry
-from core.services.image_browser import trait_choices
 from core.services.model_registry import model_name
 from core.services.review import PredictionReview, tile_caption
 from core.services.review_accuracy import accuracy_in_the_wild
 from core.services.review_filter import (
-    ORDER_CHOICES,
     PAGE_SIZES,
-    REVIEW_STATUS_CHOICES,
-    USER_FEEDBACK_CHOICES,
-    build_review_filter,
 )
 
 user = require_login(__file__)
@@ -74,51 +68,7 @@ def model_label(model_id: str) -> str:
     return model_registry.model_label(models, model_id)
 
 
-with st.container(border=True, key="review_filters"):
-    top = st.columns(3)
-    user_feedback = top[0].selectbox(
-        "Owner's feedback",
-        USER_FEEDBACK_CHOICES,
-        key="review_user_feedback",
-        format_func=lambda c: {"none": "No answer"}.get(c, c.capitalize()),
-    )
-    review_status = top[1].selectbox(
-        "Review status", REVIEW_STATUS_CHOICES, key="review_status", format_func=str.capitalize
-    )
-    order = top[2].selectbox("Order", ORDER_CHOICES, key="review_order", format_func=str.capitalize)
-    middle = st.columns([2, 1])
-    with middle[0]:
-        model_id = optional_select(
-            "Model",
-            sorted({*models, *review.model_ids(facts)}, key=model_label),
-            key="review_model",
-            empty="Any model",
-            format_value=model_label,
-        )
-    dates = middle[1].date_input("Made between", value=(), key="review_dates")
-    traits = {}
-    for trait, cell in zip(schema.traits, st.columns(len(schema.traits)), strict=True):
-        with cell:
-            traits[trait.name] = optional_select(
-                f"Predicted {trait.title.lower()}",
-                trait_choices(trait, review.seen_values(trait.name, facts)),
-                key=f"review_filter_{trait.name}",
-                empty="Any",
-            )
-
-try:
-    review_filter = build_review_filter(
-        schema,
-        user_feedback=user_feedback,
-        review_status=review_status,
-        traits=traits,
-        model_id=model_id,
-        created_from=dates[0] if len(dates) > 0 else None,
-        created_to=dates[1] if len(dates) > 1 else None,
-    )
-except UserError as err:
-    st.error(str(err))
-    review_filter = build_review_filter(schema)
+review_filter, order = review_filters(review, facts, models, model_label)
 view_key = (review_filter, order)
 if state.get("review_view") != view_key:  # a new filter starts a new selection on page 1
     state["review_view"] = view_key
