@@ -1,30 +1,22 @@
 """Cat Identifier: the public page that tells a breeder their cat's phenotype from a photo.
 
 Widgets and layout only: the photo goes through core.services.breeder.identify_upload, the
-answer to "is this right?" through send_feedback. The database connection is cached per URI
-and database name, the model per active model id (a newly activated model is picked up on the
-next visit without a restart, and never reloaded on an ordinary rerun).
+answer to "is this right?" through send_feedback. The database and the active model come from
+app_shared.resources (a newly activated model is picked up on the next visit without a restart,
+and never reloaded on an ordinary rerun).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
-from pymongo.database import Database
 
-from core.app_settings import app_settings
-from core.config import Settings
-from core.db.database import get_database
-from core.db.models import ModelRepository
+from app_shared.resources import MongoKey, database_for, get_settings, model_cache_for, mongo_key
 from core.db.predictions import PredictionRepository
 from core.errors import ServiceUnavailableError, UserError
 from core.images import IMAGE_SUFFIXES
 from core.labels import LabelSchema
 from core.services import breeder
-from core.services.predictions import LoadedModel
 
-MongoKey = tuple[str | None, str, str, int | None]
 UPLOAD_TYPES = sorted({suffix.lstrip(".") for suffix in IMAGE_SUFFIXES})
 FLAG_STYLE = {
     "ruled_out": (st.warning, ":material/warning:"),
@@ -34,26 +26,10 @@ FLAG_STYLE = {
 CHOOSE, CAMERA = ":material/upload: Choose a photo", ":material/photo_camera: Take a photo"
 
 
-@st.cache_resource(show_spinner="Connecting to the database…")
-def _database(key: MongoKey) -> Database:
-    uri, name, data_dir, port = key
-    settings = Settings(
-        mongo_uri=uri, mongo_db=name, data_dir=Path(data_dir), embedded_mongo_port=port
-    )
-    return get_database(settings)
-
-
-@st.cache_resource(
-    show_spinner="Getting the identifier ready (a few seconds after a restart)…", max_entries=2
-)
-def _model(key: MongoKey, model_id: str) -> LoadedModel:
-    return breeder.load_active_model(ModelRepository(_database(key)), model_id)
-
-
 @st.cache_data(ttl=60, show_spinner=False)
 def _gallery(key: MongoKey, model_id: str) -> list[breeder.GalleryItem]:
-    schema = _model(key, model_id).record.schema
-    return breeder.recent_gallery(PredictionRepository(_database(key)), schema)
+    schema = model_cache_for(key).get().record.schema
+    return breeder.recent_gallery(PredictionRepository(database_for(key)), schema)
 
 
 def show_unavailable(err: UserError) -> None:
@@ -225,7 +201,7 @@ def show_gallery(key: MongoKey, model_id: str) -> None:
 # ----------------------------------------------------------------------------- the page
 
 try:
-    settings = app_settings()
+    settings = get_settings()
 except UserError as err:
     st.set_page_config(page_title="Cat Identifier", page_icon=":material/pets:")
     st.error(str(err))
@@ -235,31 +211,22 @@ text = breeder.page_text(settings.schema)
 st.set_page_config(page_title=text.title, page_icon=":material/pets:")
 show_header(text)
 
-mongo_key: MongoKey = (
-    settings.mongo_uri,
-    settings.mongo_db,
-    str(settings.data_dir),
-    settings.embedded_mongo_port,
-)
+key = mongo_key(settings)
 try:
-    database = _database(mongo_key)
-    model_id = breeder.active_model_id(ModelRepository(database))
-except ServiceUnavailableError as err:
-    show_unavailable(err)
-    st.stop()
-if model_id is None:
-    st.info(
-        "The identifier is not ready yet: no model has been trained. Please come back soon.",
-        icon=":material/pets:",
-    )
-    st.stop()
-try:
-    loaded = _model(mongo_key, model_id)
+    database = database_for(key)
+    with st.spinner("Getting the identifier ready (a few seconds after a restart)…"):
+        loaded = breeder.active_model(model_cache_for(key))
 except ServiceUnavailableError as err:
     show_unavailable(err)
     st.stop()
 except UserError as err:
     st.error(str(err))
+    st.stop()
+if loaded is None:
+    st.info(
+        "The identifier is not ready yet: no model has been trained. Please come back soon.",
+        icon=":material/pets:",
+    )
     st.stop()
 schema = loaded.record.schema
 predictions = PredictionRepository(database)
@@ -340,4 +307,4 @@ elif identification is not None:
     show_feedback(identification, schema, predictions)
 
 if settings.show_recent_gallery:
-    show_gallery(mongo_key, model_id)
+    show_gallery(key, loaded.record.id)

@@ -1,26 +1,12 @@
 """Cat Identifier console: the sign-in gate and the page router (only the pages a role may open)."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from admin_app.auth import make_authenticator, request_sign_out, session_user, sign_in_page
+from admin_app.console_pages import PAGES
 from admin_app.resources import get_database
 from core.db.users import UserRepository
 from core.errors import UserError
-from core.services.auth import may_open
-
-PAGES_DIR = Path(__file__).parent / "pages"
-# (file, title, icon); files written by later issues are registered once they exist
-PAGES = (
-    ("training_images.py", "Training images", ":material/photo_library:"),
-    ("import_images.py", "Import", ":material/upload:"),
-    ("review.py", "Review predictions", ":material/rate_review:"),
-    ("training.py", "Training", ":material/model_training:"),
-    ("models.py", "Models", ":material/deployed_code:"),
-    ("dashboards.py", "Dashboards", ":material/monitoring:"),
-    ("users.py", "Users", ":material/group:"),
-)
 
 st.set_page_config(page_title="Cat Identifier console", page_icon="🐈", layout="wide")
 
@@ -43,9 +29,9 @@ if user is None:
     ).run()
 else:
     pages = [
-        st.Page(PAGES_DIR / file, title=title, icon=icon)
-        for file, title, icon in PAGES
-        if (PAGES_DIR / file).exists() and may_open(user.role, title)
+        st.Page(page.path, title=page.title, icon=page.icon)
+        for page in PAGES
+        if page.may_open(user.role)
     ]
     current = st.navigation(pages)
     with st.sidebar:

@@ -1,4 +1,4 @@
-"""The console's sign-in gate: every page calls `require_login()` first.
+"""The console's sign-in gate: every page calls `require_login(__file__)` first.
 
 Passwords are checked by `core.services.auth.sign_in` (UserRepository.authenticate), so the
 lockout after repeated failures always applies. streamlit-authenticator keeps the sign-in
@@ -16,6 +16,7 @@ import streamlit_authenticator as stauth
 from streamlit.errors import StreamlitAPIException
 from streamlit_authenticator.utilities import LoginError
 
+from admin_app.console_pages import page_of
 from admin_app.resources import get_cookie_key, get_database, get_settings
 from core.db.users import User, UserRepository
 from core.errors import UserError
@@ -48,8 +49,13 @@ def _users() -> UserRepository:
         raise  # not reached: st.stop() ends the run
 
 
-def require_login() -> User:
-    """The signed-in user; without a valid session only a sign-in note is shown, then stop."""
+def require_login(page_script: str) -> User:
+    """The signed-in user who may open this page (pass its `__file__`); otherwise a note, then stop.
+
+    The router lists only the pages a role may open; the role is checked here too, so a page
+    opened directly by its address refuses a user whose role may not open it.
+    """
+    page = page_of(page_script)
     if st.session_state.pop(SIGN_OUT_KEY, False):  # the router normally handles it first
         end_session()
     if st.session_state.get(AUTH_STATUS_KEY) is not True:
@@ -66,6 +72,12 @@ def require_login() -> User:
             st.warning(expired_message(timeout))
         _stop_with("Please sign in to use the Cat Identifier console.")
     st.session_state[LAST_ACTIVITY_KEY] = time.time()
+    if not page.may_open(check.user.role):
+        _stop_with(
+            f"The {page.title} page is for {' or '.join(page.roles)} accounts; you are signed "
+            f"in as {check.user.role} {check.user.username!r}, so pick another page.",
+            is_error=True,
+        )
     return check.user
 
 

@@ -1,8 +1,5 @@
-"""The console's shared resources: settings, the databases, the image browser, thumbnails.
-
-Cached factories are keyed by the URI and database name they serve, so a process whose
-settings change (tests switch MONGO_DB between runs) never gets a stale database.
-"""
+"""The console's own cached resources: the first administrator, warehouse, image browser,
+thumbnails and the cookie key; settings, database and launcher come from app_shared."""
 
 from __future__ import annotations
 
@@ -14,41 +11,35 @@ from bson import ObjectId
 from pymongo.database import Database
 from sqlalchemy import Engine
 
-from core.app_settings import app_settings
+from app_shared.resources import (
+    MongoKey,
+    database_for,
+    get_launcher,
+    get_settings,
+    mongo_key,
+)
 from core.config import Settings
 from core.db import sql
-from core.db.database import get_database as open_database
 from core.db.training_images import TrainingImageRepository
 from core.db.users import UserRepository
 from core.labels import get_schema
 from core.services.accounts import ensure_first_admin
 from core.services.image_browser import ImageBrowser
 
-
-def get_settings() -> Settings:
-    """Environment and `.streamlit/secrets.toml`, read on every run (cheap; never stale)."""
-    return app_settings()
-
-
-def _mongo_key(settings: Settings) -> tuple[str | None, str, str, int | None]:
-    return (
-        settings.mongo_uri,
-        settings.mongo_db,
-        str(settings.data_dir),
-        settings.embedded_mongo_port,
-    )
+__all__ = [
+    "get_cookie_key",
+    "get_database",
+    "get_engine",
+    "get_image_browser",
+    "get_launcher",
+    "get_settings",
+    "load_thumbnail",
+]
 
 
-def _mongo_settings(key: tuple[str | None, str, str, int | None]) -> Settings:
-    uri, db_name, data_dir, port = key
-    return Settings(
-        mongo_uri=uri, mongo_db=db_name, data_dir=Path(data_dir), embedded_mongo_port=port
-    )
-
-
-@st.cache_resource(show_spinner="Connecting to the database…")
-def _database(key: tuple[str | None, str, str, int | None]) -> Database:
-    database = open_database(_mongo_settings(key))
+@st.cache_resource(show_spinner=False)
+def _console_database(key: MongoKey) -> Database:
+    database = database_for(key)
     settings = get_settings()
     # the first administrator from ADMIN_USERNAME/ADMIN_PASSWORD when the console starts first
     ensure_first_admin(
@@ -62,8 +53,8 @@ def _database(key: tuple[str | None, str, str, int | None]) -> Database:
 
 
 def get_database() -> Database:
-    """The product's MongoDB database (MONGO_URI or the embedded server)."""
-    return _database(_mongo_key(get_settings()))
+    """The product's MongoDB database, with the first administrator in place."""
+    return _console_database(mongo_key(get_settings()))
 
 
 @st.cache_resource(show_spinner="Connecting to the warehouse…")
@@ -78,28 +69,24 @@ def get_engine() -> Engine:
 
 
 @st.cache_resource(show_spinner=False)
-def _image_browser(key: tuple[str | None, str, str, int | None], schema_name: str) -> ImageBrowser:
-    return ImageBrowser(_database(key), get_schema(schema_name))
+def _image_browser(key: MongoKey, schema_name: str) -> ImageBrowser:
+    return ImageBrowser(database_for(key), get_schema(schema_name))
 
 
 def get_image_browser() -> ImageBrowser:
     """The shared image browser (its cached counts serve every session of this process)."""
     settings = get_settings()
-    return _image_browser(_mongo_key(settings), settings.label_schema)
-
-
-def get_training_images() -> TrainingImageRepository:
-    return get_image_browser().repository
+    return _image_browser(mongo_key(settings), settings.label_schema)
 
 
 @st.cache_data(max_entries=5000, show_spinner=False)
-def _thumbnail(key: tuple[str | None, str, str, int | None], file_id: str) -> bytes:
-    return TrainingImageRepository(_database(key)).read_file(ObjectId(file_id))
+def _thumbnail(key: MongoKey, file_id: str) -> bytes:
+    return TrainingImageRepository(database_for(key)).read_file(ObjectId(file_id))
 
 
 def load_thumbnail(file_id: ObjectId) -> bytes:
     """A stored thumbnail's bytes, cached by file id (files never change once stored)."""
-    return _thumbnail(_mongo_key(get_settings()), str(file_id))
+    return _thumbnail(mongo_key(get_settings()), str(file_id))
 
 
 @st.cache_resource(show_spinner=False)

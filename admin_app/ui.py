@@ -11,8 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from core.labels import LabelSchema, Trait
-from core.services.filters import trait_choices, value_text
+from core.services.filters import trait_choices
 from core.services.imports import ImportReport
+from core.text import value_text
 
 NO_CHOICE = "—"
 UNSET = "\u2063unset"  # the "any"/"keep" option of a select box (None shows a placeholder)
@@ -170,6 +171,66 @@ def _toggle(selection_key: str, tile_key: str, widget_key: str) -> None:
         selection.add(tile_key)
     else:
         selection.discard(tile_key)
+
+
+def selection_bar(
+    selection_key: str,
+    page_ids: Sequence[str],
+    *,
+    select_all_label: str,
+    on_select_all: Callable[[], None],
+    lead: str | None = None,
+) -> None:
+    """One row: the selected count and buttons to select this page, every match, or nothing."""
+    selection: set[str] = st.session_state.setdefault(selection_key, set())
+    with st.container(horizontal=True, vertical_alignment="center"):
+        if lead:
+            st.markdown(lead)
+        st.markdown(f"{'· ' if lead else ''}**{len(selection):,} selected**")
+        st.button(
+            "Select page",
+            on_click=_select,
+            args=(selection_key, list(page_ids)),
+            disabled=not page_ids,
+        )
+        st.button(select_all_label, on_click=on_select_all)
+        st.button(
+            "Clear selection",
+            on_click=clear_selection,
+            args=(selection_key,),
+            disabled=not selection,
+        )
+
+
+def _select(selection_key: str, ids: list[str]) -> None:
+    st.session_state[selection_key] |= set(ids)
+
+
+def clear_selection(selection_key: str) -> None:
+    """Button callback: nothing selected."""
+    st.session_state[selection_key] = set()
+
+
+def grid_footer(
+    page_count: int,
+    page: int,
+    *,
+    page_key: str,
+    size_key: str,
+    sizes: Sequence[int],
+    on_size_change: Callable[[], None],
+) -> None:
+    """Paging under a grid: the page buttons and how many tiles a page shows."""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.pagination(page_count, default=page, key=page_key)
+        st.selectbox(
+            "Per page",
+            sizes,
+            key=size_key,
+            index=list(sizes).index(48),
+            on_change=on_size_change,
+            width=110,
+        )
 
 
 class ProgressBar:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import os
 import signal
 import subprocess
@@ -28,6 +27,7 @@ from core.db.training_runs import TrainingRunRepository
 from core.db.users import UserRepository
 from core.services.accounts import ensure_first_admin
 from core.services.demo import add_demo_images
+from core.services.run_defaults import run_defaults
 from core.services.training import detached_launcher, start_training_run
 from jobs._cli import ProgressBar, run_cli
 
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 first_run = start_training_run(
                     runs,
                     detached_launcher(settings, mongo_uri),
-                    {"backbone": settings.backbone, "resize_mode": settings.resize_mode},
+                    run_defaults(settings).to_dict(),
                     requested_by="make run (first model)",
                 )
                 print(
@@ -166,16 +166,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"http://localhost:{settings.admin_port}",
                 "/_stcore/health",
             ),
+            (
+                "Identify API",
+                [sys.executable, "-m", "jobs.serve_api", "--port", str(settings.api_port)],
+                f"http://localhost:{settings.api_port}",
+                "/health",
+            ),
         ]
-        if importlib.util.find_spec("jobs.serve_api"):
-            services.append(
-                (
-                    "Identify API",
-                    [sys.executable, "-m", "jobs.serve_api", "--port", str(settings.api_port)],
-                    f"http://localhost:{settings.api_port}",
-                    "/health",
-                )
-            )
         for _name, command, _url, _health in services:
             children.append(subprocess.Popen(command, cwd=REPO_ROOT, env=env))
         for name, _command, url, health in services:

@@ -16,6 +16,7 @@ from core.config import Settings
 from core.db.database import get_database
 from core.db.mongo import mongo_uri_for
 from core.db.training_runs import FINISHED_STATUSES, TrainingRunRepository
+from core.services.run_defaults import run_defaults
 from core.services.training import detached_launcher, run_training_job, start_training_run
 from jobs._cli import run_cli
 
@@ -37,6 +38,8 @@ def follow(runs: TrainingRunRepository, run_id: str, *, poll_s: float = 1.0) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    settings = Settings.from_env()
+    default = run_defaults(settings)
     parser = argparse.ArgumentParser(prog="python -m jobs.train", description=__doc__)
     parser.add_argument("--run-id", help="run this queued run in this process (the job itself)")
     parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
@@ -44,17 +47,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cancel", metavar="RUN_ID", help="ask a running run to stop")
     parser.add_argument("--activate", action="store_true", help="activate the new model anyway")
     parser.add_argument(
-        "--backbone", help="mobilenet_v2 (default), efficientnet_b0, xception or small_cnn"
+        "--backbone",
+        help=f"mobilenet_v2, efficientnet_b0, xception or small_cnn (default {default.backbone})",
     )
-    parser.add_argument("--epochs", help="at most this many epochs (default 30)")
-    parser.add_argument("--batch-size", help="images per batch (default 32)")
-    parser.add_argument("--learning-rate", help="start of the learning rate (default 0.003)")
-    parser.add_argument("--image-size", help="model input in pixels (default 128)")
-    parser.add_argument("--validation-share", help="share of images kept for validation (0.2)")
-    parser.add_argument("--patience", help="epochs without improvement before stopping (5)")
-    parser.add_argument("--seed", help="random seed (default 0)")
+    parser.add_argument("--epochs", help=f"at most this many epochs (default {default.epochs})")
+    parser.add_argument("--batch-size", help=f"images per batch (default {default.batch_size})")
+    parser.add_argument(
+        "--learning-rate", help=f"start of the learning rate (default {default.learning_rate:g})"
+    )
+    parser.add_argument(
+        "--image-size", help=f"model input in pixels (default {default.image_size})"
+    )
+    parser.add_argument(
+        "--validation-share",
+        help=f"share of images kept for validation (default {default.validation_share:g})",
+    )
+    parser.add_argument(
+        "--patience",
+        help=f"epochs without improvement before stopping (default {default.patience})",
+    )
+    parser.add_argument("--seed", help=f"random seed (default {default.seed})")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
     database = get_database(settings)
     runs = TrainingRunRepository(database)
 
@@ -70,9 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Asked run {args.cancel} to stop at its next batch.")
         return 0
 
-    options = {
+    chosen = {
         name: getattr(args, name)
         for name in (
+            "backbone",
             "epochs",
             "batch_size",
             "learning_rate",
@@ -83,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if getattr(args, name) is not None
     }
-    options["backbone"] = args.backbone or settings.backbone
-    options["resize_mode"] = settings.resize_mode
+    options = {**default.to_dict(), **chosen}
     launcher = detached_launcher(settings, mongo_uri_for(settings))
     run_id = start_training_run(
         runs,

@@ -14,7 +14,7 @@ from core.db.warehouse.schema import ensure_warehouse
 from core.errors import UserError
 from core.services import reporting
 
-user = require_login()
+user = require_login(__file__)
 st.title("Dashboards")
 
 SKIP_AUTO_REFRESH = "dashboards_skip_auto_refresh"

@@ -11,7 +11,7 @@ from core.services.archive_import import import_uploads
 from core.services.web_import import import_web_images
 from core.web.providers import PROVIDER_TITLES, available_providers, make_provider
 
-user = require_login()
+user = require_login(__file__)
 settings = get_settings()
 browser = get_image_browser()
 schema = browser.schema
@@ -159,6 +159,7 @@ with web_tab:
                         by=user.username,
                         label=web_label,
                         max_bytes=settings.max_upload_bytes,
+                        allow_private_hosts=settings.allow_private_hosts,
                         progress=bar,
                     ),
                 )

@@ -24,7 +24,7 @@ from core.services.model_registry import (
 )
 from core.training_charts import CELL_SELECTION, comparison_chart, confusion_chart
 
-require_login()
+require_login(__file__)
 database = get_database()
 models = ModelRepository(database)
 images = TrainingImageRepository(database)

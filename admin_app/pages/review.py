@@ -4,40 +4,33 @@ promote them to the training set; accuracy in the wild per trait and model."""
 import streamlit as st
 
 from admin_app.auth import require_login
+from admin_app.dialogs import NO_PHOTO_SVG, show_prediction_details
 from admin_app.resources import get_database, get_settings, load_thumbnail
-from admin_app.ui import UNSET, ProgressBar, Tile, label_inputs, optional_select, selectable_grid
+from admin_app.review_widgets import review_actions, review_filters
+from admin_app.ui import (
+    Tile,
+    grid_footer,
+    selectable_grid,
+    selection_bar,
+)
 from core.db.models import ModelRepository
 from core.errors import UserError
 from core.review_charts import wild_accuracy_chart
-from core.services.filters import trait_choices
+from core.services import model_registry
 from core.services.model_registry import model_name
-from core.services.review import (
-    NO_PHOTO_REASON,
-    ORDER_CHOICES,
+from core.services.review import PredictionReview, tile_caption
+from core.services.review_accuracy import accuracy_in_the_wild
+from core.services.review_filter import (
     PAGE_SIZES,
-    REVIEW_STATUS_CHOICES,
-    USER_FEEDBACK_CHOICES,
-    PredictionReview,
-    accuracy_in_the_wild,
-    build_review_filter,
-    skip_notes,
 )
 
-user = require_login()
+user = require_login(__file__)
 settings = get_settings()
 schema = settings.schema
 review = PredictionReview(get_database(), schema)
 models = {record.id: record for record in ModelRepository(get_database()).list()}
 state = st.session_state
 SELECTION = "review_selection"
-NO_PHOTO_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 160 120">'
-    '<rect width="160" height="120" rx="8" fill="#8f969e" fill-opacity="0.18"/>'
-    '<text x="80" y="56" font-family="sans-serif" font-size="13" text-anchor="middle" '
-    'fill="#8f969e">no photo kept</text>'
-    '<text x="80" y="76" font-family="sans-serif" font-size="10" text-anchor="middle" '
-    'fill="#8f969e">owner did not consent</text></svg>'
-)
 
 st.title("Review predictions")
 if outcome := state.pop("review_outcome", None):
@@ -72,55 +65,10 @@ with st.container(horizontal=True):
 
 
 def model_label(model_id: str) -> str:
-    record = models.get(model_id)
-    return model_name(record) if record else f"deleted model {model_id}"
+    return model_registry.model_label(models, model_id)
 
 
-with st.container(border=True, key="review_filters"):
-    top = st.columns(3)
-    user_feedback = top[0].selectbox(
-        "Owner's feedback",
-        USER_FEEDBACK_CHOICES,
-        key="review_user_feedback",
-        format_func=lambda c: {"none": "No answer"}.get(c, c.capitalize()),
-    )
-    review_status = top[1].selectbox(
-        "Review status", REVIEW_STATUS_CHOICES, key="review_status", format_func=str.capitalize
-    )
-    order = top[2].selectbox("Order", ORDER_CHOICES, key="review_order", format_func=str.capitalize)
-    middle = st.columns([2, 1])
-    with middle[0]:
-        model_id = optional_select(
-            "Model",
-            sorted({*models, *review.model_ids(facts)}, key=model_label),
-            key="review_model",
-            empty="Any model",
-            format_value=model_label,
-        )
-    dates = middle[1].date_input("Made between", value=(), key="review_dates")
-    traits = {}
-    for trait, cell in zip(schema.traits, st.columns(len(schema.traits)), strict=True):
-        with cell:
-            traits[trait.name] = optional_select(
-                f"Predicted {trait.title.lower()}",
-                trait_choices(trait, review.seen_values(trait.name, facts)),
-                key=f"review_filter_{trait.name}",
-                empty="Any",
-            )
-
-try:
-    review_filter = build_review_filter(
-        schema,
-        user_feedback=user_feedback,
-        review_status=review_status,
-        traits=traits,
-        model_id=model_id,
-        created_from=dates[0] if len(dates) > 0 else None,
-        created_to=dates[1] if len(dates) > 1 else None,
-    )
-except UserError as err:
-    st.error(str(err))
-    review_filter = build_review_filter(schema)
+review_filter, order = review_filters(review, facts, models, model_label)
 view_key = (review_filter, order)
 if state.get("review_view") != view_key:  # a new filter starts a new selection on page 1
     state["review_view"] = view_key
@@ -128,116 +76,18 @@ if state.get("review_view") != view_key:  # a new filter starts a new selection 
     state["review_round"] = state.get("review_round", 0) + 1
 
 
-def select(ids: list[str]) -> None:
-    state[SELECTION] |= set(ids)
-
-
 def select_matching() -> None:
     state[SELECTION] = set(review.matching_ids(state["review_view"][0]))
-
-
-def clear_selection() -> None:
-    state[SELECTION] = set()
 
 
 def open_details(prediction_id: str) -> None:
     state["review_details_id"] = prediction_id
 
 
-def run_action(action) -> None:
-    """Run a review action; on success rerun the page to show its outcome."""
-    try:
-        outcome = action()
-    except UserError as err:
-        st.error(str(err))
-        return
-    state["review_outcome"] = outcome.summary()
-    state["review_problems"] = skip_notes(outcome.skipped)
-    state[SELECTION] = set()
-    st.rerun()
-
-
-def prefill_label(selection: set[str]) -> None:
-    """One selected prediction: its label widgets start from the owner's correction."""
-    single = next(iter(selection)) if len(selection) == 1 else None
-    if state.get("review_prefilled_for") == single:
-        return
-    state["review_prefilled_for"] = single
-    label = {}
-    if single:
-        try:
-            label = review.starting_label(review.predictions.get(single))
-        except UserError:
-            label = {}
-    for trait in schema.traits:
-        state[f"review_label_{trait.name}"] = label.get(trait.name, UNSET)
-
-
-def tile_caption(prediction) -> str:
-    marks = []
-    if prediction.user_feedback is not None:
-        marks.append(":material/thumb_up:" if prediction.user_feedback else ":material/thumb_down:")
-    if prediction.promoted_image_id:
-        marks.append(":material/school:")
-    elif prediction.admin_has_reviewed:
-        marks.append(":material/verified:")
-    if not prediction.has_image:
-        marks.append(":material/no_photography:")
-    label = (prediction.admin_label if prediction.admin_has_reviewed else None) or prediction.label
-    # confidence and marks first: a narrow tile cuts the end of its caption
-    return f"{prediction.confidence:.0%} {' '.join(marks)} {schema.describe(label)}"
-
-
-@st.dialog("Prediction", width="large")
-def show_details(prediction_id: str) -> None:
-    try:
-        prediction = review.predictions.get(prediction_id)
-    except UserError as err:
-        st.error(str(err))
-        return
-    left, right = st.columns([2, 3])
-    with left:
-        data = review.predictions.image_bytes(prediction)
-        if data:
-            st.image(data, width="stretch")
-        else:
-            st.image(NO_PHOTO_SVG, width="stretch")
-            st.caption(f"This prediction was {NO_PHOTO_REASON}.")
-    with right:
-        st.subheader(schema.describe(prediction.label).capitalize())
-        st.markdown(
-            f"**Confidence:** {prediction.confidence:.0%} · **Model:** "
-            f"{model_label(prediction.model_id)}  \n"
-            f"**Made:** {prediction.created_at:%d %b %Y %H:%M} UTC via "
-            f"{prediction.channel.replace('_', ' ')}"
-        )
-        feedback = {None: "no answer"}.get(
-            prediction.user_feedback, "right" if prediction.user_feedback else "wrong"
-        )
-        st.markdown(f"**Owner said:** {feedback}")
-        if prediction.admin_has_reviewed:
-            said = "accepted" if prediction.admin_feedback else "wrong"
-            right = schema.describe(prediction.admin_label) if prediction.admin_label else "–"
-            st.markdown(f"**Admin review:** {said} · right label: {right}")
-        if prediction.promoted_image_id:
-            st.markdown(f"**In the training set** as image `{prediction.promoted_image_id}`")
-    st.dataframe(
-        review.detail_rows(prediction),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Probability": st.column_config.ProgressColumn(
-                format="percent", min_value=0.0, max_value=1.0
-            )
-        },
-    )
-
-
 @st.fragment
 def grid_section() -> None:
     """Selection, review actions, the grid and paging: reruns alone when a box is ticked."""
     current_filter, order = state["review_view"]
-    selection: set[str] = state.setdefault(SELECTION, set())
     page_key = f"review_page_{state['review_round']}"
     try:
         page = review.page(
@@ -250,77 +100,22 @@ def grid_section() -> None:
         st.error(str(err))
         return
     page_ids = [prediction.id for prediction in page.predictions]
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.markdown(f"**{page.matching:,}** of {stats.total:,} predictions match")
-        st.markdown(f"· **{len(selection):,} selected**")
-        st.button("Select page", on_click=select, args=(page_ids,), disabled=not page_ids)
-        st.button(f"Select all {page.matching:,}", on_click=select_matching)
-        st.button("Clear selection", on_click=clear_selection, disabled=not selection)
+    selection_bar(
+        SELECTION,
+        page_ids,
+        select_all_label=f"Select all {page.matching:,}",
+        on_select_all=select_matching,
+        lead=f"**{page.matching:,}** of {stats.total:,} predictions match",
+    )
 
-    prefill_label(selection)
-    count = len(selection)
-    with st.container(border=True, key="review_actions"):
-        if count:
-            st.markdown(f"**Review the {count:,} selected**")
-        else:
-            st.markdown("**Review** · tick some predictions below first")
-        with st.container(horizontal=True):
-            if st.button("Accept predicted label", icon=":material/check:", disabled=not count):
-                run_action(lambda: review.accept(sorted(selection), by=user.username))
-            if st.button("Reject", icon=":material/close:", disabled=not count):
-                run_action(lambda: review.reject(sorted(selection), by=user.username))
-        st.caption(
-            "Or set the right label. "
-            + (
-                "It starts from the owner's correction where there is one."
-                if count == 1
-                else "Traits left on 'keep' keep each prediction's label (with the owner's "
-                "correction where there is one)."
-            )
-        )
-        seen = {t.name: review.seen_values(t.name, facts) for t in schema.traits if t.is_open}
-        update = label_inputs(schema, key="review_label", seen=seen, empty="keep")
-        if st.button(
-            f"Set label on {count:,} selected", icon=":material/edit:", disabled=not count
-        ):
-            run_action(lambda: review.set_label(sorted(selection), update, by=user.username))
-        st.markdown("**Promote** reviewed predictions to the training set")
-        with st.container(horizontal=True, vertical_alignment="center"):
-            if st.button(
-                f"Promote {count:,} selected to the training set",
-                icon=":material/school:",
-                type="primary",
-                disabled=not count,
-            ):
-                bar = ProgressBar("Promoting")
-                run_action(
-                    lambda: review.promote(
-                        sorted(selection),
-                        by=user.username,
-                        max_bytes=settings.max_upload_bytes,
-                        progress=bar,
-                    )
-                )
-            if st.button(
-                f"Promote all {stats.ready_to_promote:,} ready",
-                icon=":material/done_all:",
-                disabled=not stats.ready_to_promote,
-            ):
-                bar = ProgressBar("Promoting")
-                run_action(
-                    lambda: review.promote(
-                        review.ready_to_promote_ids(),
-                        by=user.username,
-                        max_bytes=settings.max_upload_bytes,
-                        progress=bar,
-                    )
-                )
-        st.caption(
-            "Promoting adds the photo with the admin's label to the training set (source: "
-            "prediction review), once. Predictions stored without a photo "
-            ":material/no_photography: can be reviewed but not promoted: their owners did not "
-            "agree to keep the photo."
-        )
+    review_actions(
+        review,
+        SELECTION,
+        by=user.username,
+        max_bytes=settings.max_upload_bytes,
+        ready=stats.ready_to_promote,
+        facts=facts,
+    )
 
     if not page.predictions:
         st.info("No prediction matches these filters; change them to see more.")
@@ -331,30 +126,28 @@ def grid_section() -> None:
             load_thumbnail(prediction.thumbnail_file or prediction.image_file)
             if prediction.has_image
             else NO_PHOTO_SVG,
-            tile_caption(prediction),
+            tile_caption(prediction, schema),
         )
         for prediction in page.predictions
     ]
     selectable_grid(
         tiles, selection_key=SELECTION, widget_prefix="review_pick", on_details=open_details
     )
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.pagination(page.page_count, default=page.page, key=page_key)
-        st.selectbox(
-            "Per page",
-            PAGE_SIZES,
-            key="review_page_size",
-            index=PAGE_SIZES.index(48),
-            on_change=lambda: state.update(review_round=state["review_round"] + 1),
-            width=110,
-        )
+    grid_footer(
+        page.page_count,
+        page.page,
+        page_key=page_key,
+        size_key="review_page_size",
+        sizes=PAGE_SIZES,
+        on_size_change=lambda: state.update(review_round=state["review_round"] + 1),
+    )
     st.caption(
         ":material/thumb_up: / :material/thumb_down: the owner said right / wrong · "
         ":material/verified: reviewed · :material/school: in the training set · "
         ":material/no_photography: no photo kept · the percentage is the model's confidence"
     )
     if details_id := state.pop("review_details_id", None):
-        show_details(details_id)
+        show_prediction_details(review, details_id, model_label)
 
 
 grid_section()

@@ -3,32 +3,26 @@
 import streamlit as st
 
 from admin_app.auth import require_login
-from admin_app.resources import get_database, get_settings
+from admin_app.resources import get_database, get_launcher, get_settings
+from admin_app.training_widgets import parameter_inputs, show_run
 from core.db.models import ModelRepository
-from core.db.mongo import mongo_uri_for
 from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.errors import NotFoundError, UserError
 from core.services import training
-from core.services.model_registry import model_name, trait_metrics
+from core.services.model_registry import model_name
+from core.services.run_defaults import run_defaults
 from core.services.training_view import (
-    cancel_run,
     current_run,
     log_text,
     parameter_fields,
     run_label,
-    run_view,
     runs_table,
     summarize_training_set,
 )
-from core.training_charts import (
-    accuracy_chart,
-    final_accuracy_chart,
-    loss_chart,
-    value_counts_chart,
-)
+from core.training_charts import value_counts_chart
 
-user = require_login()
+user = require_login(__file__)
 settings = get_settings()
 database = get_database()
 schema = settings.schema
@@ -36,100 +30,10 @@ runs = TrainingRunRepository(database)
 models = ModelRepository(database)
 state = st.session_state
 LIVE_EVERY_S, IDLE_EVERY_S = 2, 10
-STATUS_BADGES = {
-    "queued": ":gray-badge[:material/schedule: Queued]",
-    "running": ":blue-badge[:material/progress_activity: Running]",
-    "succeeded": ":green-badge[:material/check_circle: Succeeded]",
-    "failed": ":red-badge[:material/error: Failed]",
-    "cancelled": ":orange-badge[:material/cancel: Cancelled]",
-}
 
 st.title("Training")
 if note := state.pop("training_note", None):
     st.success(note, icon=":material/rocket_launch:")
-
-
-def show_run(run, *, key: str, log_lines: int = 200) -> None:
-    """A run's status, time, progress, charts and log (live or from the history)."""
-    view = run_view(run, schema)
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.markdown(f"{STATUS_BADGES.get(run.status, run.status)} · run `{run.id}`")
-        if run.is_active and st.button(
-            "Cancel run",
-            icon=":material/stop_circle:",
-            key=f"{key}_cancel",
-            disabled=run.is_cancel_requested,
-            help="The job stops at its next batch; the active model stays as it is.",
-        ):
-            try:
-                cancel_run(runs, run.id)
-            except UserError as err:
-                st.error(str(err))
-            else:
-                st.rerun()  # also re-enables "Start training" when the run ended at once
-    with st.container(horizontal=True):
-        st.metric("Elapsed" if run.is_active else "Duration", view.elapsed_text, border=True)
-        st.metric("Epoch", f"{run.epoch} / {max(run.epochs, 1)}", border=True)
-        st.metric("Backbone", run.backbone or "–", border=True)
-        st.metric("Started by", run.requested_by or "–", border=True)
-    st.progress(view.progress, text=view.progress_text)
-    if run.is_cancel_requested and run.is_active:
-        st.info("Cancel requested: the job stops at its next batch.", icon=":material/hourglass:")
-    if run.status == "failed":
-        reason = run.error or "no reason was recorded"
-        st.error(f"The run failed: {reason}", icon=":material/error:")
-    elif run.status == "cancelled":
-        st.warning(f"The run was cancelled. {run.error or ''}".strip(), icon=":material/cancel:")
-    elif run.status == "succeeded" and run.model_id:
-        if run.model_id == models.active_id():
-            st.success(
-                f"Model `{run.model_id}` is stored and active; the breeder app uses it now.",
-                icon=":material/check_circle:",
-            )
-        elif run.is_model_activated:
-            st.info(
-                f"Model `{run.model_id}` was activated when the run ended; another model is "
-                "active now (see the Models page).",
-                icon=":material/info:",
-            )
-        else:
-            st.info(
-                f"Model `{run.model_id}` is stored but not active: it is worse than the active "
-                "model on some trait. Compare and activate it on the Models page.",
-                icon=":material/info:",
-            )
-    if view.losses.empty:
-        if run.is_active:
-            st.caption("Charts of loss and accuracy appear here after the first epoch.")
-    else:
-        show_charts(run, view, key=key)
-    entries = runs.last_log_entries(run.id, log_lines)
-    st.markdown(f"**Log** · last {len(entries)} lines" if entries else "**Log**")
-    height = 300 if len(entries) > 12 else "content"  # a short log needs no scroll box
-    st.code(log_text(entries) or "No log lines yet.", language=None, height=height, wrap_lines=True)
-
-
-def show_charts(run, view, *, key: str) -> None:
-    """Loss per epoch (and accuracy, per epoch when the job logs it, else at the end)."""
-    traits = ["All traits", *(t.title for t in schema.traits)]
-    trait = st.selectbox("Charts for", traits, key=f"{key}_trait", width=260)
-    left, right = st.columns(2)
-    left.altair_chart(loss_chart(view.losses, trait), width="stretch")
-    with right:
-        if not view.accuracies.empty and trait in set(view.accuracies["trait"]):
-            st.altair_chart(accuracy_chart(view.accuracies, trait), width="stretch")
-        elif run.status == "succeeded" and run.model_id:
-            try:
-                record = models.get(run.model_id)
-            except NotFoundError:
-                st.caption("The model of this run has been deleted since.")
-            else:
-                st.altair_chart(final_accuracy_chart(trait_metrics(record)), width="stretch")
-        else:
-            st.caption(
-                "Accuracy per trait is measured on the validation images when the run ends; "
-                "until then the loss shows how training goes."
-            )
 
 
 def live_section() -> None:
@@ -147,7 +51,7 @@ def live_section() -> None:
     else:
         st.subheader("Latest run")
         st.caption(f"Ended {run.ended_at or run.requested_at:%d %b %Y %H:%M} UTC")
-    show_run(run, key="live")
+    show_run(run, runs, models, schema, key="live")
 
 
 active = current_run(runs)
@@ -190,63 +94,13 @@ with st.expander("Labelled images per trait value", expanded=summary.labelled > 
                 frame = summary.counts[summary.counts["trait"] == trait.name]
                 cell.altair_chart(value_counts_chart(frame, trait.title), width="stretch")
 
-fields = parameter_fields(backbone=settings.backbone, resize_mode=settings.resize_mode)
-
-
-def parameter_input(field):
-    key = f"param_{field.name}"
-    if field.kind == "choice":
-        options = list(field.options)
-        index = options.index(field.default)
-        return st.selectbox(field.label, options, index=index, key=key, help=field.help)
-    if field.kind == "whole":
-        return st.number_input(
-            field.label,
-            min_value=int(field.low),
-            max_value=int(field.high),
-            value=int(field.default),
-            step=int(field.step),
-            key=key,
-            help=field.help,
-        )
-    if field.kind == "number":
-        return st.number_input(
-            field.label,
-            min_value=float(field.low),
-            max_value=float(field.high),
-            value=float(field.default),
-            step=float(field.step),
-            format="%g",
-            key=key,
-            help=field.help,
-        )
-    if field.kind == "share":
-        return st.slider(
-            field.label,
-            min_value=float(field.low),
-            max_value=float(field.high),
-            value=float(field.default),
-            step=float(field.step),
-            format="percent",
-            key=key,
-            help=field.help,
-        )
-    return st.toggle(field.label, value=bool(field.default), key=key, help=field.help)
+fields = parameter_fields(run_defaults(settings))
 
 
 with st.form("new_run", border=True):
-    values = {}
-    basic = [f for f in fields if not f.is_advanced]
-    for start in range(0, len(basic), 3):  # row by row: a phone shows them in this order
-        for field, cell in zip(basic[start : start + 3], st.columns(3), strict=False):
-            with cell:
-                values[field.name] = parameter_input(field)
+    values = parameter_inputs([f for f in fields if not f.is_advanced], columns=3)
     with st.expander("More settings"):
-        advanced = [f for f in fields if f.is_advanced]
-        for start in range(0, len(advanced), 2):
-            for field, cell in zip(advanced[start : start + 2], st.columns(2), strict=False):
-                with cell:
-                    values[field.name] = parameter_input(field)
+        values |= parameter_inputs([f for f in fields if f.is_advanced], columns=2)
         activate = st.toggle(
             "Activate the new model even if it is worse than the active one",
             key="param_activate",
@@ -265,9 +119,8 @@ with st.form("new_run", border=True):
     )
 if submitted:
     try:
-        launcher = training.detached_launcher(settings, mongo_uri_for(settings))
         run_id = training.start_training_run(
-            runs, launcher, values, requested_by=user.username, activate=activate
+            runs, get_launcher(), values, requested_by=user.username, activate=activate
         )
     except UserError as err:
         st.error(str(err))
@@ -309,7 +162,7 @@ else:
             return
         run = runs.get(chosen)
         with st.container(border=True):
-            show_run(run, key="history", log_lines=2000)
+            show_run(run, runs, models, schema, key="history", log_lines=2000)
             if run.model_id:
                 try:
                     st.caption(f"Model: {model_name(models.get(run.model_id))}")

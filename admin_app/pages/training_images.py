@@ -3,6 +3,7 @@
 import streamlit as st
 
 from admin_app.auth import require_login
+from admin_app.dialogs import show_image_details
 from admin_app.resources import get_image_browser, load_thumbnail
 from admin_app.ui import (
     UNSET,
@@ -10,8 +11,10 @@ from admin_app.ui import (
     Tile,
     chosen,
     counted_select,
+    grid_footer,
     label_inputs,
     selectable_grid,
+    selection_bar,
 )
 from core.db.training_images import SOURCES
 from core.errors import UserError
@@ -19,13 +22,13 @@ from core.services.filters import (
     DUPLICATE_CHOICES,
     STATUSES,
     build_filter,
+    check_selection,
     trait_choices,
-    value_text,
 )
 from core.services.image_browser import PAGE_SIZES
-from core.services.labelling import check_selection, history_rows, plural
+from core.text import plural, value_text
 
-user = require_login()
+user = require_login(__file__)
 browser = get_image_browser()
 schema = browser.schema
 state = st.session_state
@@ -108,20 +111,12 @@ with st.container(horizontal=True, vertical_alignment="center"):
         st.rerun()
 
 
-def select(ids: list[str]) -> None:
-    state[SELECTION] |= set(ids)
-
-
 def select_matching() -> None:
     state[SELECTION] = set(browser.matching_ids(state["grid_filter"]))
 
 
 def next_round() -> None:
     state["grid_round"] += 1
-
-
-def clear_selection() -> None:
-    state[SELECTION] = set()
 
 
 def open_details(image_id: str) -> None:
@@ -143,41 +138,6 @@ def run_action(verb: str, action) -> None:
     st.rerun()
 
 
-@st.dialog("Image details", width="large")
-def show_details(image_id: str) -> None:
-    try:
-        image = browser.repository.get(image_id)
-        data = browser.repository.image_bytes(image)
-    except UserError as err:
-        st.error(str(err))
-        return
-    left, right = st.columns([3, 2])
-    left.image(data, width="content")
-    facts = [
-        f"**{trait.title}:** {value_text(image.label[trait.name])}"
-        for trait in schema.traits
-        if trait.name in image.label
-    ]
-    facts += [
-        f"**File:** {image.filename} · {image.width}×{image.height} {image.format}",
-        f"**Source:** {image.source.replace('_', ' ')}",
-    ]
-    if image.source_url:
-        facts.append(f"**URL:** [{image.source_url}]({image.source_url})")
-    if image.licence or image.creator:
-        facts.append(f"**Licence:** {image.licence or 'unknown'} · **by** {image.creator or '?'}")
-    facts.append(f"**Added:** {image.created_at:%Y-%m-%d %H:%M} UTC")
-    if image.labelled_by:
-        facts.append(f"**Labelled by:** {image.labelled_by}")
-    with right:
-        st.subheader(schema.describe(image.label).capitalize())
-        st.markdown("  \n".join(facts))
-        if image.near_duplicate_of:
-            st.warning(f"Looks like image {image.near_duplicate_of}; check for a duplicate.")
-    st.markdown("**History**")
-    st.dataframe(history_rows(image), hide_index=True, width="stretch")
-
-
 @st.fragment
 def grid_section(matching: int) -> None:
     """Selection, bulk actions, the grid and paging: reruns alone when a box is ticked."""
@@ -192,11 +152,12 @@ def grid_section(matching: int) -> None:
     )
     page_ids = [image.id for image in page.images]
 
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.markdown(f"**{len(selection):,} selected**")
-        st.button("Select page", on_click=select, args=(page_ids,), disabled=not page_ids)
-        st.button(f"Select all {matching:,} matching", on_click=select_matching)
-        st.button("Clear selection", on_click=clear_selection, disabled=not selection)
+    selection_bar(
+        SELECTION,
+        page_ids,
+        select_all_label=f"Select all {matching:,} matching",
+        on_select_all=select_matching,
+    )
 
     with st.container(border=True, key="bulk_actions"):
         st.markdown("**Label the selected images** · only the traits you choose change")
@@ -249,18 +210,16 @@ def grid_section(matching: int) -> None:
         for image in page.images
     ]
     selectable_grid(tiles, selection_key=SELECTION, widget_prefix="pick", on_details=open_details)
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.pagination(page.page_count, default=page.page, key=page_key)
-        st.selectbox(
-            "Per page",
-            PAGE_SIZES,
-            key="grid_page_size",
-            index=PAGE_SIZES.index(48),
-            on_change=next_round,
-            width=110,
-        )
+    grid_footer(
+        page.page_count,
+        page.page,
+        page_key=page_key,
+        size_key="grid_page_size",
+        sizes=PAGE_SIZES,
+        on_size_change=next_round,
+    )
     if details_id := state.pop("details_id", None):
-        show_details(details_id)
+        show_image_details(browser, details_id)
 
 
 grid_section(counts.matching)

@@ -9,7 +9,7 @@ from core.db.users import ROLES, UserRepository
 from core.errors import UserError
 from core.services.auth import add_user, change_own_password, remove_user
 
-user = require_login()
+user = require_login(__file__)
 users = UserRepository(get_database())
 
 st.title("Users")

@@ -7,24 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.db.users import ROLES, User, UserRepository
+from core.db.users import User, UserRepository
 from core.errors import UserError
 
 # The session keys every console page relies on (admin contract): st.session_state[...]
 AUTH_STATUS_KEY = "authentication_status"
 USERNAME_KEY = "username"
 LAST_ACTIVITY_KEY = "last_activity"
-
-# Which roles may open each console page; a page not listed here is for administrators only.
-PAGE_ROLES: dict[str, tuple[str, ...]] = {
-    "Training images": ROLES,
-    "Import": ROLES,
-    "Review predictions": ROLES,
-    "Dashboards": ROLES,
-    "Users": ROLES,  # labellers only see their own account there
-    "Training": ("admin",),
-    "Models": ("admin",),
-}
 
 
 def is_session_valid(last_activity: float | None, now: float, timeout_minutes: int) -> bool:
@@ -83,11 +72,6 @@ def sign_in(
         lockout=timedelta(minutes=lockout_minutes),
         now=now,
     )
-
-
-def may_open(role: str, page_title: str) -> bool:
-    """Whether a user with this role may open the console page with this title."""
-    return role in PAGE_ROLES.get(page_title, ("admin",))
 
 
 def build_credentials(users: Iterable[User]) -> dict[str, Any]:

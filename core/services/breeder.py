@@ -23,9 +23,10 @@ from core.images import DEFAULT_MAX_BYTES, decode_image
 from core.labels import LabelSchema, Trait
 from core.ml.targets import value_name
 from core.services.predictions import (
+    ActiveModelCache,
     LoadedModel,
+    NoActiveModelError,
     identify,
-    load_model,
     record_feedback,
     store_prediction,
 )
@@ -265,10 +266,12 @@ def identify_upload(
     )
 
 
-def load_active_model(models: ModelRepository, model_id: str) -> LoadedModel:
-    """Load a model for the page (cache it per id), or ServiceUnavailableError."""
+def active_model(cache: ActiveModelCache) -> LoadedModel | None:
+    """The active model (None before the first training), or ServiceUnavailableError."""
     try:
-        return load_model(models, models.get(model_id))
+        return cache.get()
+    except NoActiveModelError:
+        return None
     except PyMongoError as err:
         raise _unavailable(err) from err
 

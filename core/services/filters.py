@@ -9,6 +9,7 @@ from typing import Any
 from core.db.training_images import SOURCES, ImageFilter
 from core.errors import UserError
 from core.labels import LabelSchema, LabelValue, Trait
+from core.text import value_text
 
 STATUSES = ("all", "labelled", "unlabelled")
 DUPLICATE_CHOICES = ("all", "only possible duplicates", "no possible duplicates")
@@ -63,15 +64,6 @@ def trait_choices(trait: Trait, seen: Sequence[Any] = ()) -> list[LabelValue | N
         return [None, True, False]
     values = list(trait.values) or sorted({str(v) for v in seen})
     return [None, *values]
-
-
-def value_text(value: Any) -> str:
-    """A trait value as people read it: yes/no for booleans, the value otherwise."""
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    return str(value)
 
 
 def describe_update(schema: LabelSchema, update: Mapping[str, Any]) -> str:

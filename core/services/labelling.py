@@ -10,13 +10,9 @@ from core.db.mongo import to_object_id
 from core.db.training_images import TrainingImage
 from core.errors import UserError
 from core.labels import Label, LabelSchema
+from core.text import plural
 
 Progress = Callable[[int, int], None]  # (done, total)
-
-
-def plural(count: int, noun: str) -> str:
-    """A count with its noun, e.g. "1 image", "2,000 images"."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,6 +20,12 @@ def model_name(record: ModelRecord) -> str:
         f"· #{record.id[-6:]}"
     )
     return text + (" (active)" if record.is_active else "")
+
+
+def model_label(records: Mapping[str, ModelRecord], model_id: str) -> str:
+    """The model's name (see model_name), or "deleted model ID" when it is gone."""
+    record = records.get(model_id)
+    return model_name(record) if record else f"deleted model {model_id}"
 
 
 def _accuracy(record: ModelRecord, trait: str, key: str = "val_accuracy") -> float | None:

@@ -1,4 +1,4 @@
-"""Reviewing public predictions: filters, pages, bulk reviews, promotion, accuracy in the wild."""
+"""Reviewing public predictions: pages of them, bulk reviews and promotion to the training set."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import pandas as pd
 from pymongo.database import Database
 
-from core.db.models import ModelRecord
 from core.db.predictions import Prediction, PredictionRepository
 from core.db.reviews import ORDERS, ReviewFacts, ReviewFilter, ReviewRepository
 from core.db.training_images import TrainingImageRepository
@@ -20,85 +18,16 @@ from core.errors import UserError
 from core.images import DEFAULT_MAX_BYTES
 from core.labels import LabelSchema, Trait
 from core.ml.targets import value_name
-from core.services.filters import check_date_range
 from core.services.imports import NearDuplicateIndex, import_image
+from core.services.review_filter import ORDER_CHOICES, PAGE_SIZES
+from core.text import plural
 
-USER_FEEDBACK_CHOICES = ("any", "accepted", "rejected", "none")
-REVIEW_STATUS_CHOICES = (
-    "not reviewed",
-    "any",
-    "reviewed",
-    "accepted",
-    "corrected",
-    "rejected",
-    "promoted",
-    "ready to promote",
-)
-ORDER_CHOICES = tuple(ORDERS)
-PAGE_SIZES = (24, 48, 96)
 PROMOTED_SOURCE = "prediction_review"
 NO_PHOTO_REASON = (
     "stored without a photo (its owner did not agree to keep it), so it cannot join the "
     "training set"
 )
 Progress = Callable[[int, int], None]
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-def build_review_filter(
-    schema: LabelSchema,
-    *,
-    user_feedback: str = "any",
-    review_status: str = "any",
-    traits: Mapping[str, Any] | None = None,
-    model_id: str | None = None,
-    created_from: date | None = None,
-    created_to: date | None = None,
-) -> ReviewFilter:
-    """The filter the page's widgets describe; "any" or None means any value."""
-    if user_feedback not in USER_FEEDBACK_CHOICES:
-        raise UserError(
-            f"User feedback {user_feedback!r} is not known; use one of: "
-            f"{', '.join(USER_FEEDBACK_CHOICES)}."
-        )
-    if review_status not in REVIEW_STATUS_CHOICES:
-        raise UserError(
-            f"Review status {review_status!r} is not known; use one of: "
-            f"{', '.join(REVIEW_STATUS_CHOICES)}."
-        )
-    check_date_range(created_from, created_to)
-    label = schema.filter_values(traits)
-    status: dict[str, Any] = {
-        "any": {},
-        "not reviewed": {"is_reviewed": False},
-        "reviewed": {"is_reviewed": True},
-        "accepted": {"reviews": ("accepted",)},
-        "corrected": {"reviews": ("corrected",)},
-        "rejected": {"reviews": ("rejected",)},
-        "promoted": {"is_promoted": True},
-        "ready to promote": {
-            "reviews": ("accepted", "corrected"),
-            "is_promoted": False,
-            "has_photo": True,
-        },
-    }[review_status]
-    feedback: dict[str, Any] = {
-        "any": {},
-        "accepted": {"user_feedback": True},
-        "rejected": {"user_feedback": False},
-        "none": {"has_user_feedback": False},
-    }[user_feedback]
-    return ReviewFilter(
-        label=label,
-        model_id=model_id or None,
-        created_from=created_from,
-        created_to=created_to,
-        **status,
-        **feedback,
-    )
 
 
 def skip_notes(skipped: Sequence[tuple[str, str]]) -> list[str]:
@@ -433,70 +362,24 @@ def _parses(schema: LabelSchema, trait: str, value: Any) -> bool:
     return True
 
 
-# --- accuracy in the wild ---------------------------------------------------------------------
+def owner_answer(prediction: Prediction) -> str:
+    """What the photo's owner said of the prediction: "right", "wrong" or "no answer"."""
+    if prediction.user_feedback is None:
+        return "no answer"
+    return "right" if prediction.user_feedback else "wrong"
 
-WHOLE_LABEL = "Whole label"
 
-
-def accuracy_in_the_wild(
-    facts: Iterable[ReviewFacts],
-    schema: LabelSchema,
-    models: Mapping[str, ModelRecord],
-    *,
-    model_name: Callable[[ModelRecord], str] | None = None,
-) -> pd.DataFrame:
-    """Per model and trait, how often admin-reviewed predictions were right.
-
-    A trait counts where both the prediction and the admin's label set it; "Whole label" counts
-    every reviewed prediction (accepted is right; corrected and rejected are wrong). Columns:
-    model_id, model, trait, reviewed, correct, accuracy, validation_accuracy.
-    """
-    name_of = model_name or (lambda record: record.id)
-    totals: Counter[tuple[str, str]] = Counter()
-    correct: Counter[tuple[str, str]] = Counter()
-    for fact in facts:
-        if not fact.is_reviewed:
-            continue
-        review = fact.review or ("accepted" if fact.admin_feedback else "rejected")
-        totals[(fact.model_id, WHOLE_LABEL)] += 1
-        correct[(fact.model_id, WHOLE_LABEL)] += review == "accepted"
-        truth = fact.admin_label or (fact.label if review == "accepted" else None)
-        if not truth:
-            continue
-        for trait in schema.traits:
-            if trait.name in truth and trait.name in fact.label:
-                totals[(fact.model_id, trait.title)] += 1
-                correct[(fact.model_id, trait.title)] += truth[trait.name] == fact.label[trait.name]
-    order = [WHOLE_LABEL, *(t.title for t in schema.traits)]
-    names = {t.title: t.name for t in schema.traits}
-    rows = []
-    for (model_id, trait), reviewed in totals.items():
-        record = models.get(model_id)
-        validation = None
-        if record is not None and trait in names:
-            validation = (record.metrics.get(names[trait]) or {}).get("val_accuracy")
-        rows.append(
-            {
-                "model_id": model_id,
-                "model": name_of(record) if record else f"deleted model {model_id}",
-                "trait": trait,
-                "reviewed": reviewed,
-                "correct": correct[(model_id, trait)],
-                "accuracy": correct[(model_id, trait)] / reviewed,
-                "validation_accuracy": validation,
-            }
-        )
-    columns = [
-        "model_id",
-        "model",
-        "trait",
-        "reviewed",
-        "correct",
-        "accuracy",
-        "validation_accuracy",
-    ]
-    frame = pd.DataFrame(rows, columns=columns).astype({"validation_accuracy": "float64"})
-    if frame.empty:
-        return frame
-    frame["order"] = frame["trait"].map({t: i for i, t in enumerate(order)})
-    return frame.sort_values(["model", "order"]).drop(columns="order").reset_index(drop=True)
+def tile_caption(prediction: Prediction, schema: LabelSchema) -> str:
+    """A grid tile's caption: confidence, feedback and review marks, then the label it has now."""
+    marks = []
+    if prediction.user_feedback is not None:
+        marks.append(":material/thumb_up:" if prediction.user_feedback else ":material/thumb_down:")
+    if prediction.promoted_image_id:
+        marks.append(":material/school:")
+    elif prediction.admin_has_reviewed:
+        marks.append(":material/verified:")
+    if not prediction.has_image:
+        marks.append(":material/no_photography:")
+    label = (prediction.admin_label if prediction.admin_has_reviewed else None) or prediction.label
+    # confidence and marks first: a narrow tile cuts the end of its caption
+    return f"{prediction.confidence:.0%} {' '.join(marks)} {schema.describe(label)}"

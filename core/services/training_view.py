@@ -30,7 +30,7 @@ STATUS_TEXT = {
 BACKBONE_HELP = {
     "mobilenet_v2": "MobileNetV2 with ImageNet weights: fast and accurate (default).",
     "efficientnet_b0": "EfficientNet-B0 with ImageNet weights: a little more accurate, slower.",
-    "xception": "Xception with ImageNet weights (the dog-breed seed's): slowest, needs 71+ px.",
+    "xception": "Xception with ImageNet weights: slowest, needs 71+ px.",
     "small_cnn": "A small network trained from scratch: no download needed, for demos and tests.",
 }
 
@@ -119,39 +119,59 @@ class ParameterField:
     is_advanced: bool = False
 
 
-_HELP = {
-    "backbone": "The network that turns a photo into features. " + " ".join(BACKBONE_HELP.values()),
-    "epochs": "At most this many passes over the training images; training stops earlier when "
-    "the validation loss has not improved for 'patience' epochs.",
-    "batch_size": "Images per training step. Larger batches train faster per epoch but need more "
-    "memory; 16-64 suits a laptop.",
-    "learning_rate": "How big each training step is (Adam). 0.001 is a good start; lower it if the "
-    "loss jumps around, raise it if it falls very slowly.",
-    "image_size": "Photos are resized (without stretching) to this many pixels square. Larger "
-    "sees more detail but trains slower; 128-224 for pretrained backbones.",
-    "validation_share": "Share of the labelled images kept aside to measure the model; they are "
-    "never trained on. Every kind of label keeps at least one image there.",
-    "patience": "Stop early after this many epochs without a better validation loss; the best "
-    "epoch's weights are kept.",
-    "augment": "Randomly flip, rotate and zoom training photos so the model does not learn them "
-    "by heart.",
-    "seed": "Fixes the random split and starting weights, so a run can be repeated.",
-    "resize_mode": "pad: fit the whole photo and pad the rest; crop: fill the square and cut the "
-    "edges.",
-}
 _LABELS = {"image_size": "Image size (pixels)", "validation_share": "Validation share"}
 _ADVANCED = ("patience", "augment", "seed", "resize_mode")
 
 
-def parameter_fields(
-    *, backbone: str | None = None, resize_mode: str | None = None
-) -> list[ParameterField]:
-    """The form's inputs in order, with defaults (the configured backbone) and help texts."""
-    defaults = {**HyperParameters().to_dict()}
-    defaults["backbone"] = backbone or defaults["backbone"]
-    defaults["resize_mode"] = resize_mode or defaults["resize_mode"]
+def _share(factor: float | tuple[float, float]) -> str:
+    return f"{max(abs(f) for f in factor) if isinstance(factor, tuple) else abs(factor):.0%}"
+
+
+def augmentation_text() -> str:
+    """What augmentation does to training photos, read from the layers the model is built with."""
+    from core.ml.model_builder import build_augmentation
+
+    steps = []
+    for layer in build_augmentation().layers:
+        kind = type(layer).__name__.removeprefix("Random").lower()
+        if kind == "flip":
+            steps.append("flipped" + (" left to right" if layer.mode == "horizontal" else ""))
+        elif hasattr(layer, "factor"):
+            steps.append(f"changed in {kind} by up to {_share(layer.factor)}")
+        else:
+            steps.append(f"changed in {kind}")
+    listed = f"{', '.join(steps[:-1])} and {steps[-1]}" if len(steps) > 1 else steps[0]
+    return f"Training photos are randomly {listed}"
+
+
+def _help(defaults: HyperParameters) -> dict[str, str]:
+    return {
+        "backbone": "The network that turns a photo into features. "
+        + " ".join(BACKBONE_HELP.values()),
+        "epochs": "At most this many passes over the training images; training stops earlier "
+        "when the validation loss has not improved for 'patience' epochs.",
+        "batch_size": "Images per training step. Larger batches train faster per epoch but need "
+        "more memory; 16-64 suits a laptop.",
+        "learning_rate": f"How big each training step is (Adam). {defaults.learning_rate:g} is a "
+        "good start; lower it if the loss jumps around, raise it if it falls very slowly.",
+        "image_size": "Photos are resized (without stretching) to this many pixels square. "
+        "Larger sees more detail but trains slower; 128-224 for pretrained backbones.",
+        "validation_share": "Share of the labelled images kept aside to measure the model; they "
+        "are never trained on. Every kind of label keeps at least one image there.",
+        "patience": "Stop early after this many epochs without a better validation loss; the "
+        "best epoch's weights are kept.",
+        "augment": f"{augmentation_text()}, so the model does not learn them by heart.",
+        "seed": "Fixes the random split and starting weights, so a run can be repeated.",
+        "resize_mode": "pad: fit the whole photo and pad the rest; crop: fill the square and cut "
+        "the edges.",
+    }
+
+
+def parameter_fields(defaults: HyperParameters) -> list[ParameterField]:
+    """The form's inputs in order, with the run defaults (see run_defaults) and help texts."""
+    help_texts = _help(defaults)
     result = []
-    for name, default in defaults.items():
+    for name, default in defaults.to_dict().items():
         kind, low, high, step, options = "flag", None, None, None, ()
         if name in ("backbone", "resize_mode"):
             kind, options = "choice", BACKBONES if name == "backbone" else RESIZE_MODES
@@ -168,7 +188,7 @@ def parameter_fields(
                 _LABELS.get(name, name.replace("_", " ").capitalize()),
                 kind,
                 default,
-                _HELP[name],
+                help_texts[name],
                 low=low,
                 high=high,
                 step=step,

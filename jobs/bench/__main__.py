@@ -26,6 +26,7 @@ SECTIONS: dict[str, str] = {  # --only name: module in jobs/bench/ whose bench_r
     "reporting": "reporting",
     "api": "api",
     "breeder": "breeder",
+    "phone": "phone",
 }
 
 

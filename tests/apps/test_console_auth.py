@@ -10,6 +10,7 @@ import pytest
 from pymongo.database import Database
 from streamlit.testing.v1 import AppTest
 
+from admin_app.console_pages import page_of
 from core.clock import utcnow
 from core.config import Settings
 from core.db.users import UserRepository
@@ -218,6 +219,24 @@ def test_every_console_page_refuses_an_expired_session(
     assert not at.exception
     assert "Your session ended after 30 minutes without activity" in at.warning[0].value
     assert not at.title and not at.button
+
+
+@pytest.mark.parametrize("page", ["models.py", "training.py"])
+def test_a_labeller_opening_an_admin_page_directly_is_refused(
+    page: str, settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console_env(monkeypatch, settings)
+    add_user(mongo_db, "bob", role="labeller")
+    at = signed_in(page_test(page), "bob")
+
+    at.run()
+
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"The {page_of(page).title} page is for admin accounts; you are signed in as labeller "
+        "'bob', so pick another page."
+    ]
+    assert not at.title and not at.button and not at.dataframe
 
 
 def test_console_shows_only_the_sign_in_form_without_a_session(

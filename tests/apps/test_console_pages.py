@@ -313,6 +313,7 @@ def openverse(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
     monkeypatch.setenv("OPENVERSE_URL", url)
+    monkeypatch.setenv("ALLOW_PRIVATE_HOSTS", "true")  # the fake Openverse is on 127.0.0.1
     yield url
     server.shutdown()
     server.server_close()

@@ -15,13 +15,9 @@ from core.db.reviews import flag
 from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.errors import UserError
 from core.labels import CAT_PHENOTYPE
-from core.services.review import (
-    NO_PHOTO_REASON,
-    PredictionReview,
-    accuracy_in_the_wild,
-    build_review_filter,
-    skip_notes,
-)
+from core.services.review import NO_PHOTO_REASON, PredictionReview, skip_notes
+from core.services.review_accuracy import accuracy_in_the_wild
+from core.services.review_filter import build_review_filter
 from tests.console2_support import CREAM_POINTED, add_prediction, add_review_set
 from tests.console_support import BLUE, NOT_CAT, RED_TABBY, jpeg_bytes
 

@@ -10,11 +10,13 @@ from bson import ObjectId
 from pymongo.database import Database
 
 from core.clock import utcnow
+from core.config import Settings
 from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.errors import UserError
 from core.labels import CAT_PHENOTYPE
 from core.ml.hyperparameters import HyperParameters
+from core.services.run_defaults import run_defaults
 from core.services.training import start_training_run
 from core.services.training_view import (
     cancel_run,
@@ -217,7 +219,8 @@ def test_format_duration(seconds, text) -> None:
 
 
 def test_parameter_fields_offer_every_hyper_parameter_with_defaults_and_help() -> None:
-    fields = {f.name: f for f in parameter_fields(backbone="small_cnn", resize_mode="crop")}
+    defaults = run_defaults(Settings(backbone="small_cnn", resize_mode="crop"))
+    fields = {f.name: f for f in parameter_fields(defaults)}
 
     assert set(fields) == set(HyperParameters().to_dict())
     assert fields["backbone"].default == "small_cnn" and "xception" in fields["backbone"].options
@@ -226,3 +229,20 @@ def test_parameter_fields_offer_every_hyper_parameter_with_defaults_and_help() -
     assert fields["validation_share"].kind == "share"
     assert all(f.help for f in fields.values())
     assert not fields["learning_rate"].is_advanced and fields["seed"].is_advanced
+
+
+def test_help_texts_say_what_the_defaults_and_the_augmentation_are() -> None:
+    fields = {f.name: f for f in parameter_fields(HyperParameters(learning_rate=0.002))}
+
+    assert "0.002 is a good start" in fields["learning_rate"].help
+    augment = fields["augment"].help
+    assert augment.startswith("Training photos are randomly flipped left to right, changed in ")
+    assert "contrast by up to 15%" in augment and "brightness by up to 10%" in augment
+    assert "rotate" not in augment and "zoom" not in augment
+
+
+def test_run_defaults_are_the_hyper_parameters_with_the_configured_backbone() -> None:
+    defaults = run_defaults(Settings(backbone="efficientnet_b0", resize_mode="crop"))
+
+    assert (defaults.backbone, defaults.resize_mode) == ("efficientnet_b0", "crop")
+    assert defaults.epochs == HyperParameters().epochs

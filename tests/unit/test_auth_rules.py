@@ -6,14 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from admin_app.console_pages import PAGE_ROLES, PAGES, PAGES_DIR, may_open, page_of
 from core.db.users import User
-from core.services.auth import (
-    PAGE_ROLES,
-    build_credentials,
-    expired_message,
-    is_session_valid,
-    may_open,
-)
+from core.services.auth import build_credentials, expired_message, is_session_valid
 
 NOW = 1_800_000_000.0
 
@@ -72,3 +67,12 @@ def test_credentials_for_streamlit_authenticator_come_from_our_users() -> None:
         "logged_in": False,
     }
     assert credentials["usernames"]["bob"]["roles"] == ["labeller"]
+
+
+def test_every_page_file_is_declared_once_with_its_roles() -> None:
+    files = sorted(p.name for p in PAGES_DIR.glob("*.py") if p.name != "__init__.py")
+
+    assert sorted(page.file for page in PAGES) == files
+    assert page_of(PAGES_DIR / "models.py").roles == ("admin",)
+    with pytest.raises(ValueError, match="'backups.py' is not a console page"):
+        page_of("backups.py")

@@ -27,6 +27,7 @@ from core.db.warehouse.counts import (
 )
 from core.db.warehouse.schema import Warehouse, date_id, date_row
 from core.errors import ConfigError
+from core.text import plural
 
 LOCK_KEY = 0x5CA7_0008  # pg_advisory_xact_lock: one snapshot write at a time
 
@@ -53,11 +54,6 @@ class RefreshResult:
             f"({self.unlabelled_images:,} unlabelled), {plural(self.predictions, 'prediction')}, "
             f"{plural(self.models, 'model')} in {self.seconds:.1f} s."
         )
-
-
-def plural(count: int, noun: str) -> str:
-    """ "1 model", "2 models", "12,000 training images"."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 # --- writing the warehouse -----------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""What both Streamlit apps share: settings, the cached database and active model, the launcher."""
