@@ -7,7 +7,8 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.errors import UserError
-from core.services.image_browser import ImageBrowser, history_rows
+from core.services.image_browser import ImageBrowser
+from core.services.labelling import history_rows
 from core.services.review import NO_PHOTO_REASON, PredictionReview, owner_answer
 from core.text import value_text
 

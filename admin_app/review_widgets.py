@@ -11,7 +11,7 @@ from admin_app.ui import UNSET, ProgressBar, label_inputs, optional_select
 from core.db.models import ModelRecord
 from core.db.reviews import ReviewFacts, ReviewFilter
 from core.errors import UserError
-from core.services.image_browser import trait_choices
+from core.services.filters import trait_choices
 from core.services.review import PredictionReview, PromoteReport, ReviewOutcome, skip_notes
 from core.services.review_filter import (
     ORDER_CHOICES,

@@ -22,10 +22,10 @@ from core.services.filters import (
     DUPLICATE_CHOICES,
     STATUSES,
     build_filter,
-    check_selection,
     trait_choices,
 )
 from core.services.image_browser import PAGE_SIZES
+from core.services.labelling import check_selection
 from core.text import plural, value_text
 
 user = require_login(__file__)
