@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
+from core.errors import ConfigError, unknown_choice
 from core.labels import SCHEMAS, LabelSchema, get_schema
 
 MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
@@ -95,12 +95,11 @@ class Settings:
                 "use postgresql://user:password@host/db or sqlite:///path, or unset it."
             )
         if self.label_schema not in SCHEMAS:
-            raise ConfigError(
-                f"LABEL_SCHEMA={self.label_schema!r} is not known; use one of: "
-                f"{', '.join(SCHEMAS)}."
-            )
+            raise unknown_choice(f"LABEL_SCHEMA={self.label_schema!r}", SCHEMAS, error=ConfigError)
         if self.resize_mode not in RESIZE_MODES:
-            raise ConfigError(f"RESIZE_MODE={self.resize_mode!r} is not known; use pad or crop.")
+            raise unknown_choice(
+                f"RESIZE_MODE={self.resize_mode!r}", RESIZE_MODES, error=ConfigError
+            )
         for name in ("breeder_port", "admin_port", "api_port", "embedded_mongo_port"):
             port = getattr(self, name)
             if port is not None and not 1 <= port <= 65535:

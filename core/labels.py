@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core.errors import UserError
+from core.errors import UserError, unknown_choice
 
 LabelValue = bool | str
 Label = dict[str, LabelValue]
@@ -51,8 +51,7 @@ class Trait:
             return text
         lowered = text.lower()
         if lowered not in self.values:
-            choices = ", ".join(self.values)
-            raise UserError(f"{self.title} {raw!r} is not known; use one of: {choices}.")
+            raise unknown_choice(f"{self.title} {raw!r}", self.values)
         return lowered
 
 
@@ -255,8 +254,7 @@ def get_schema(name: str) -> LabelSchema:
     try:
         return SCHEMAS[name]
     except KeyError:
-        known = ", ".join(SCHEMAS)
-        raise UserError(f"Label schema {name!r} is not known; use one of: {known}.") from None
+        raise unknown_choice(f"Label schema {name!r}", SCHEMAS) from None
 
 
 NOT_CAT_WORDS = {"not_cat", "not-cat", "notcat", "no_cat", "non_cat", "other"}

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core.errors import UserError
+from core.errors import UserError, unknown_choice
 from core.labels import CAT_COLOURS, CAT_PATTERNS
 
 BASE_COLOURS = ("black", "blue", "chocolate", "lilac", "cinnamon", "fawn")
@@ -244,13 +244,9 @@ def coat_from_prediction(prediction: Mapping[str, Any], role: str) -> Coat:
 
     colour, pattern = known("colour"), known("pattern")
     if colour is not None and colour not in CAT_COLOURS:
-        raise UserError(
-            f"The {role}'s colour {colour!r} is not known; use one of: {', '.join(CAT_COLOURS)}."
-        )
+        raise unknown_choice(f"The {role}'s colour {colour!r}", CAT_COLOURS)
     if pattern is not None and pattern not in CAT_PATTERNS:
-        raise UserError(
-            f"The {role}'s pattern {pattern!r} is not known; use one of: {', '.join(CAT_PATTERNS)}."
-        )
+        raise unknown_choice(f"The {role}'s pattern {pattern!r}", CAT_PATTERNS)
     pointed = known("is_pointed")
     tabby = known("is_tabby")
     return Coat(

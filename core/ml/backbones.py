@@ -12,7 +12,7 @@ from typing import Any
 import keras
 from keras import layers
 
-from core.errors import UserError
+from core.errors import UserError, unknown_choice
 
 BACKBONES = ("mobilenet_v2", "efficientnet_b0", "xception", "small_cnn")
 MIN_IMAGE_SIZE = {"mobilenet_v2": 32, "efficientnet_b0": 32, "xception": 71, "small_cnn": 32}
@@ -43,7 +43,7 @@ class Backbone:
 def check_backbone_name(name: str) -> None:
     """Raise UserError unless name is one of BACKBONES."""
     if name not in BACKBONES:
-        raise UserError(f"Backbone {name!r} is not known; use one of: {', '.join(BACKBONES)}.")
+        raise unknown_choice(f"Backbone {name!r}", BACKBONES)
 
 
 def check_image_size(name: str, image_size: int) -> None:

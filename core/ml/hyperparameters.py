@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from core.errors import UserError
+from core.errors import UserError, unknown_choice
 from core.ml.backbones import check_backbone_name, check_image_size
 
 RESIZE_MODES = ("pad", "crop")
@@ -61,10 +61,7 @@ class HyperParameters:
         if not isinstance(self.augment, bool):
             raise UserError(f"Augment {self.augment!r} is not allowed; use true or false.")
         if self.resize_mode not in RESIZE_MODES:
-            raise UserError(
-                f"Resize mode {self.resize_mode!r} is not known; use one of: "
-                f"{', '.join(RESIZE_MODES)}."
-            )
+            raise unknown_choice(f"Resize mode {self.resize_mode!r}", RESIZE_MODES)
         check_image_size(self.backbone, self.image_size)
         return self
 

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from core.db.training_images import SOURCES, ImageFilter
-from core.errors import UserError
+from core.errors import UserError, unknown_choice
 from core.labels import LabelSchema, LabelValue, Trait
 from core.text import value_text
 
@@ -36,14 +36,11 @@ def build_filter(
 ) -> ImageFilter:
     """The filter the page's widgets describe; None or "all" means any value."""
     if status not in STATUSES:
-        raise UserError(f"Status {status!r} is not known; use one of: {', '.join(STATUSES)}.")
+        raise unknown_choice(f"Status {status!r}", STATUSES)
     if duplicates not in DUPLICATE_CHOICES:
-        raise UserError(
-            f"Duplicate choice {duplicates!r} is not known; use one of: "
-            f"{', '.join(DUPLICATE_CHOICES)}."
-        )
+        raise unknown_choice(f"Duplicate choice {duplicates!r}", DUPLICATE_CHOICES)
     if source is not None and source not in SOURCES:
-        raise UserError(f"Source {source!r} is not known; use one of: {', '.join(SOURCES)}.")
+        raise unknown_choice(f"Source {source!r}", SOURCES)
     check_date_range(created_from, created_to)
     label = schema.filter_values(traits)
     return ImageFilter(

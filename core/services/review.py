@@ -14,7 +14,7 @@ from pymongo.database import Database
 from core.db.predictions import Prediction, PredictionRepository
 from core.db.reviews import ORDERS, ReviewFacts, ReviewFilter, ReviewRepository
 from core.db.training_images import TrainingImageRepository
-from core.errors import UserError
+from core.errors import UserError, unknown_choice
 from core.images import DEFAULT_MAX_BYTES
 from core.labels import LabelSchema, Trait
 from core.ml.targets import value_name
@@ -122,7 +122,7 @@ class PredictionReview:
     ) -> ReviewPage:
         """One page of matching predictions (least confident first by default)."""
         if order not in ORDERS:
-            raise UserError(f"Order {order!r} is not known; use one of: {', '.join(ORDERS)}.")
+            raise unknown_choice(f"Order {order!r}", ORDERS)
         if page_size not in PAGE_SIZES:
             raise UserError(
                 f"Page size {page_size!r} is not offered; use one of: "

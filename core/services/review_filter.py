@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from core.db.reviews import ORDERS, ReviewFilter
-from core.errors import UserError
+from core.errors import unknown_choice
 from core.labels import LabelSchema
 from core.services.filters import check_date_range
 
@@ -38,15 +38,9 @@ def build_review_filter(
 ) -> ReviewFilter:
     """The filter the page's widgets describe; "any" or None means any value."""
     if user_feedback not in USER_FEEDBACK_CHOICES:
-        raise UserError(
-            f"User feedback {user_feedback!r} is not known; use one of: "
-            f"{', '.join(USER_FEEDBACK_CHOICES)}."
-        )
+        raise unknown_choice(f"User feedback {user_feedback!r}", USER_FEEDBACK_CHOICES)
     if review_status not in REVIEW_STATUS_CHOICES:
-        raise UserError(
-            f"Review status {review_status!r} is not known; use one of: "
-            f"{', '.join(REVIEW_STATUS_CHOICES)}."
-        )
+        raise unknown_choice(f"Review status {review_status!r}", REVIEW_STATUS_CHOICES)
     check_date_range(created_from, created_to)
     label = schema.filter_values(traits)
     status: dict[str, Any] = {

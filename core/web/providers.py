@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 import httpx
 
 from core.config import Settings
-from core.errors import ConfigError, UserError
+from core.errors import ConfigError, UserError, unknown_choice
 from core.web.download import (
     connection_problem,
     host_of,
@@ -389,5 +389,4 @@ def make_provider(settings: Settings, name: str, *, timeout_s: float = 10) -> Se
         )
     if name == "urls":
         return UrlListProvider()
-    known = ", ".join(available_providers(settings))
-    raise UserError(f"Image search {name!r} is not known; use one of: {known}.")
+    raise unknown_choice(f"Image search {name!r}", available_providers(settings))

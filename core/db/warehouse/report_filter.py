@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement
 
 from core.db.warehouse.counts import REVIEW_STATUSES
 from core.db.warehouse.schema import Warehouse, date_id
-from core.errors import UserError
+from core.errors import UserError, unknown_choice
 from core.labels import Trait
 
 YES, NO = "yes", "no"
@@ -38,10 +38,7 @@ class ReportFilter:
             )
         for who, status in (("user", self.user_status), ("admin", self.admin_status)):
             if status is not None and status not in REVIEW_STATUSES:
-                raise UserError(
-                    f"The {who} review status {status!r} is not known; use one of: "
-                    f"{', '.join(REVIEW_STATUSES)}."
-                )
+                raise unknown_choice(f"The {who} review status {status!r}", REVIEW_STATUSES)
         if self.value is not None and self.trait is None:
             raise UserError(f"The value {self.value!r} needs a trait; pick a trait first.")
         if self.trait is None or self.value is None:
