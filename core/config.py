@@ -11,6 +11,7 @@ from typing import Any
 
 from core.errors import ConfigError, unknown_choice
 from core.labels import SCHEMAS, LabelSchema, get_schema
+from core.text import parse_yes_no
 
 MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
 SQL_SCHEMES = ("postgresql://", "postgresql+psycopg2://", "postgres://", "sqlite:///")
@@ -168,11 +169,9 @@ def _parse(variable: str, raw: str, type_name: Any) -> Any:
     if "Path" in text:
         return Path(raw).expanduser()
     if "bool" in text:
-        lowered = raw.lower()
-        if lowered in {"1", "true", "yes", "on"}:
-            return True
-        if lowered in {"0", "false", "no", "off"}:
-            return False
+        flag = parse_yes_no(raw)
+        if flag is not None:
+            return flag
         raise ConfigError(f"{variable}={raw!r} is not a yes/no value; use true or false.")
     if "int" in text:
         try:

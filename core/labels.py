@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.errors import UserError, unknown_choice
+from core.text import parse_yes_no
 
 LabelValue = bool | str
 Label = dict[str, LabelValue]
@@ -34,13 +35,9 @@ class Trait:
     def parse(self, raw: Any) -> LabelValue:
         """Return a valid value for this trait from user input, or raise UserError."""
         if self.is_boolean:
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in {"true", "yes", "1", "y"}:
-                return True
-            if text in {"false", "no", "0", "n"}:
-                return False
+            flag = parse_yes_no(raw)
+            if flag is not None:
+                return flag
             raise UserError(f"{self.title} must be yes or no, not {raw!r}; pick one of the two.")
         text = str(raw).strip()
         if self.is_open:

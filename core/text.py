@@ -15,3 +15,19 @@ def value_text(value: object) -> str:
     if value is False:
         return "no"
     return str(value)
+
+
+YES_WORDS = ("true", "yes", "y", "on", "1")
+NO_WORDS = ("false", "no", "n", "off", "0")
+
+
+def parse_yes_no(raw: object) -> bool | None:
+    """True or False for a yes/no word in any case ("yes", "on", "1", "n" ...), None otherwise."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in YES_WORDS:
+        return True
+    if text in NO_WORDS:
+        return False
+    return None

@@ -9,6 +9,7 @@ from typing import Any
 
 from core.errors import UserError, unknown_choice
 from core.ml.backbones import check_backbone_name, check_image_size
+from core.text import parse_yes_no
 
 RESIZE_MODES = ("pad", "crop")
 _WHOLE_RANGES = {
@@ -102,9 +103,8 @@ def _coerce(name: str, kind: str, raw: Any) -> Any:
         expected = "a whole number" if kind == "int" else "a number"
         raise UserError(f"{_title(name)} {raw!r} is not {expected}; enter {expected}.") from None
     if kind == "bool":
-        if text.lower() in {"true", "yes", "1", "on"}:
-            return True
-        if text.lower() in {"false", "no", "0", "off"}:
-            return False
+        flag = parse_yes_no(text)
+        if flag is not None:
+            return flag
         raise UserError(f"{_title(name)} {raw!r} is not yes or no; use true or false.")
     return text

@@ -11,6 +11,7 @@ from pydantic_core import ErrorDetails
 from core.errors import UserError
 from core.labels import LabelSchema
 from core.sizes import size_text
+from core.text import parse_yes_no
 
 MAX_JSON_BYTES = 64 * 1024  # a feedback body is a few hundred bytes
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries, part headers and small fields
@@ -69,11 +70,9 @@ def parse_flag(name: str, raw: str | None, *, default: bool) -> bool:
     """A yes/no request parameter such as store=false; UserError for anything else."""
     if raw is None or raw.strip() == "":
         return default
-    text = raw.strip().lower()
-    if text in {"true", "1", "yes", "on"}:
-        return True
-    if text in {"false", "0", "no", "off"}:
-        return False
+    flag = parse_yes_no(raw)
+    if flag is not None:
+        return flag
     raise UserError(f"Parameter {name}={raw!r} is not a yes/no value; use {name}=true or false.")
 
 
