@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from core.config import RESIZE_MODES
 from core.errors import UserError, unknown_choice
 from core.ml.backbones import check_backbone_name, check_image_size
 from core.text import parse_yes_no
 
-RESIZE_MODES = ("pad", "crop")
 _WHOLE_RANGES = {
     "epochs": (1, 1000),
     "batch_size": (1, 1024),
