@@ -1,7 +1,7 @@
 """Cat Identifier: the public page that tells a breeder their cat's phenotype from a photo.
 
 Widgets and layout only: the photo goes through core.services.breeder.identify_upload, the
-answer to "is this right?" through send_feedback. The database and the active model come from
+answer to "is this right?" through record_feedback. The database and the active model come from
 app_shared.resources (a newly activated model is picked up on the next visit without a restart,
 and never reloaded on an ordinary rerun).
 """
@@ -16,6 +16,7 @@ from core.errors import ServiceUnavailableError, UserError
 from core.images import IMAGE_SUFFIXES
 from core.labels import LabelSchema
 from core.services import breeder
+from core.services.predictions import record_feedback
 
 UPLOAD_TYPES = sorted({suffix.lstrip(".") for suffix in IMAGE_SUFFIXES})
 FLAG_STYLE = {
@@ -117,7 +118,7 @@ def show_feedback(
                 if buttons.button(
                     "Yes, that's right", key=f"yes_{prediction_id}", icon=":material/thumb_up:"
                 ):
-                    breeder.send_feedback(predictions, schema, prediction_id, is_correct=True)
+                    record_feedback(predictions, schema, prediction_id, is_correct=True)
                     states[prediction_id] = "done"
                     _gallery.clear()
                     st.rerun()
@@ -126,7 +127,7 @@ def show_feedback(
                     key=f"no_{prediction_id}",
                     icon=":material/thumb_down:",
                 ):
-                    breeder.send_feedback(predictions, schema, prediction_id, is_correct=False)
+                    record_feedback(predictions, schema, prediction_id, is_correct=False)
                     states[prediction_id] = "no"
                     _gallery.clear()
                     st.rerun()
@@ -162,9 +163,7 @@ def show_correction(
         sent = st.form_submit_button("Send correction", type="primary")
     if sent:
         correction = breeder.build_correction(schema, view.label, chosen)
-        breeder.send_feedback(
-            predictions, schema, prediction_id, is_correct=False, correction=correction
-        )
+        record_feedback(predictions, schema, prediction_id, is_correct=False, correction=correction)
         states[prediction_id] = "done"
         _gallery.clear()
         st.rerun()

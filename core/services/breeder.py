@@ -1,6 +1,6 @@
 """The breeder page's work: a photo in, a stored prediction and everything the page shows out.
 
-The page stays thin: it calls ``identify_upload`` once per photo, ``send_feedback`` once per
+The page stays thin: it calls ``identify_upload`` once per photo, ``record_feedback`` once per
 answer, and renders the ``ResultView`` it gets back. Everything here runs without Streamlit.
 """
 
@@ -27,7 +27,6 @@ from core.services.predictions import (
     LoadedModel,
     NoActiveModelError,
     identify,
-    record_feedback,
     store_prediction,
 )
 
@@ -315,23 +314,6 @@ def build_correction(
         if is_gated_change and predicted.get(gate.name) is False:
             changed[gate.name] = True
     return schema.validate(changed, partial=True) if changed else {}
-
-
-def send_feedback(
-    predictions: PredictionRepository,
-    schema: LabelSchema,
-    prediction_id: str,
-    *,
-    is_correct: bool,
-    correction: Mapping[str, Any] | None = None,
-) -> None:
-    """Store "is this right?" on the prediction (a second answer replaces the first)."""
-    try:
-        record_feedback(
-            predictions, schema, prediction_id, is_correct=is_correct, correction=correction
-        )
-    except PyMongoError as err:
-        raise _unavailable(err) from err
 
 
 def _feedback_text(prediction: Prediction) -> str:

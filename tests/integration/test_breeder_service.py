@@ -26,9 +26,8 @@ from core.services.breeder import (
     percent,
     recent_gallery,
     result_view,
-    send_feedback,
 )
-from core.services.predictions import ActiveModelCache, identify, load_model
+from core.services.predictions import ActiveModelCache, identify, load_model, record_feedback
 from tests.breeder_support import (
     add_fixed_model,
     add_trained_model,
@@ -155,7 +154,7 @@ def test_recent_gallery_never_shows_photos_whose_owners_said_no(trained_db, trai
     predictions = PredictionRepository(trained_db)
     kept = identify_upload(trained, predictions, demo_photo(3), "k.jpg", keep_photo=True)
     private = identify_upload(trained, predictions, demo_photo(4), "p.jpg", keep_photo=False)
-    send_feedback(predictions, CAT_PHENOTYPE, kept.prediction_id, is_correct=True)
+    record_feedback(predictions, CAT_PHENOTYPE, kept.prediction_id, is_correct=True)
 
     items = recent_gallery(predictions, CAT_PHENOTYPE)
 
@@ -280,7 +279,7 @@ def stored_blue(mongo_db: Database) -> tuple[PredictionRepository, str]:
 
 def test_yes_is_stored_on_the_prediction(stored_blue) -> None:
     predictions, prediction_id = stored_blue
-    send_feedback(predictions, CAT_PHENOTYPE, prediction_id, is_correct=True)
+    record_feedback(predictions, CAT_PHENOTYPE, prediction_id, is_correct=True)
     stored = predictions.get(prediction_id)
     assert stored.user_has_reviewed and feedback_of(stored) is True
     assert stored.user_correction is None
@@ -291,8 +290,8 @@ def test_no_with_a_correction_stores_just_the_wrong_traits(stored_blue) -> None:
     label = predictions.get(prediction_id).label
     chosen = {"is_cat": None, "colour": "lilac", "is_tabby": "no", "pattern": None}
     correction = build_correction(CAT_PHENOTYPE, label, chosen)
-    send_feedback(predictions, CAT_PHENOTYPE, prediction_id, is_correct=False)
-    send_feedback(
+    record_feedback(predictions, CAT_PHENOTYPE, prediction_id, is_correct=False)
+    record_feedback(
         predictions, CAT_PHENOTYPE, prediction_id, is_correct=False, correction=correction
     )
 
@@ -303,14 +302,14 @@ def test_no_with_a_correction_stores_just_the_wrong_traits(stored_blue) -> None:
 
 def test_feedback_for_an_unknown_prediction_says_so(mongo_db: Database) -> None:
     with pytest.raises(UserError, match="No prediction with id"):
-        send_feedback(
+        record_feedback(
             PredictionRepository(mongo_db),
             CAT_PHENOTYPE,
             "0123456789abcdef01234567",
             is_correct=True,
         )
     with pytest.raises(UserError, match="not a valid prediction id"):
-        send_feedback(PredictionRepository(mongo_db), CAT_PHENOTYPE, "nope", is_correct=True)
+        record_feedback(PredictionRepository(mongo_db), CAT_PHENOTYPE, "nope", is_correct=True)
 
 
 CAT = {"is_cat": True, "colour": "blue", "is_tabby": False, "pattern": "self", "is_pointed": False}
