@@ -70,7 +70,7 @@ def show_not_subject(identification: breeder.Identification) -> None:
     view = identification.view
     st.subheader(view.headline, anchor=False)
     st.markdown(
-        f"The model is {breeder.percent(view.subject_probability)} sure there is no "
+        f"The model is {breeder.percent(view.gate_probability)} sure there is no "
         f"{view.subject} in this photo, so it does not guess a coat. Try a clear photo of one "
         f"{view.subject}, seen whole, in good light."
     )
@@ -147,7 +147,7 @@ def show_correction(
     view = identification.view
     predicted = {row.trait: row.value for row in view.traits}
     if schema.gate is not None:
-        predicted[schema.gate.name] = "yes" if view.is_subject else "no"
+        predicted[schema.gate.name] = "yes" if view.passes_gate else "no"
     with st.form(f"correction_{prediction_id}", border=False):
         st.markdown("Thank you. If you know better, pick the right value of just what is wrong:")
         chosen = {}
@@ -297,7 +297,7 @@ elif identification is not None:
         else "Your photo was not kept; only the result is stored."
     )
     with result_column:
-        if identification.view.is_subject:
+        if identification.view.passes_gate:
             show_traits(identification)
         else:
             show_not_subject(identification)

@@ -36,9 +36,9 @@ class TraitPrediction:
 class PredictionResult:
     """What the model says about one image."""
 
-    label: Label  # gated traits left out when the gate (is_cat) is predicted false
+    label: Label  # gated traits left out when the gate (is_cat for cats) is predicted false
     traits: dict[str, TraitPrediction]  # the traits in the label
-    is_cat: bool | None  # the gate's prediction; None for a schema without a gate
+    passes_gate: bool | None  # the gate's prediction; None for a schema without a gate
     unsure: list[str]  # names of traits in the label whose probability is under its threshold
     probabilities: dict[str, dict[str, float]]  # every trait, gated or not
 
@@ -100,16 +100,17 @@ class Predictor:
             for trait in self.schema.traits
         }
         gate = self.schema.gate
-        is_cat = None if gate is None else bool(predictions[gate.name].value)
+        passes_gate = None if gate is None else bool(predictions[gate.name].value)
+        gate_label = {gate.name: passes_gate} if gate else {}
         shown = {
             name: prediction
             for name, prediction in predictions.items()
-            if self.schema.applies(self.schema.trait(name), {gate.name: is_cat} if gate else {})
+            if self.schema.applies(self.schema.trait(name), gate_label)
         }
         return PredictionResult(
             label={name: prediction.value for name, prediction in shown.items()},
             traits=shown,
-            is_cat=is_cat,
+            passes_gate=passes_gate,
             unsure=[name for name, prediction in shown.items() if prediction.is_unsure],
             probabilities={name: p.probabilities for name, p in predictions.items()},
         )

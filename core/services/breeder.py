@@ -97,8 +97,8 @@ class ResultView:
 
     schema_name: str
     subject: str  # "cat" or "dog"
-    is_subject: bool  # False: the photo is probably not a cat
-    subject_probability: float  # how sure the model is of is_subject (1.0 without a gate)
+    passes_gate: bool  # False: the photo is probably not a cat
+    gate_probability: float  # how sure the model is of passes_gate (1.0 without a gate)
     name: str  # "blue tabby bicolour", "beagle" or "not a cat"
     headline: str  # "Probably a blue tabby bicolour"
     not_sure: list[str]  # titles of the traits the model is unsure of
@@ -172,8 +172,8 @@ def result_view(result: PredictionResult, schema: LabelSchema) -> ResultView:
         return ResultView(
             schema_name=schema.name,
             subject=text.subject,
-            is_subject=True,
-            subject_probability=1.0,
+            passes_gate=True,
+            gate_probability=1.0,
             name=name,
             headline=f"Probably {genetics.with_article(name)}",
             not_sure=unsure_titles,
@@ -181,12 +181,12 @@ def result_view(result: PredictionResult, schema: LabelSchema) -> ResultView:
             label=label,
         )
     gate_prediction = result.traits[gate.name]
-    if result.is_cat is False:
+    if result.passes_gate is False:
         return ResultView(
             schema_name=schema.name,
             subject=text.subject,
-            is_subject=False,
-            subject_probability=gate_prediction.probability,
+            passes_gate=False,
+            gate_probability=gate_prediction.probability,
             name=genetics.usual_name(label),
             headline=f"This does not look like a {text.subject}",
             not_sure=unsure_titles,
@@ -200,8 +200,8 @@ def result_view(result: PredictionResult, schema: LabelSchema) -> ResultView:
     return ResultView(
         schema_name=schema.name,
         subject=text.subject,
-        is_subject=True,
-        subject_probability=gate_prediction.probability,
+        passes_gate=True,
+        gate_probability=gate_prediction.probability,
         name=name,
         headline=f"Probably {genetics.with_article(name)}",
         not_sure=unsure_titles,

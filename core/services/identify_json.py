@@ -68,7 +68,7 @@ def identify_response(
         "schema": schema.name,
     }
     if schema.gate is not None:
-        answer["is_cat"] = result.is_cat
+        answer["is_cat"] = result.passes_gate
     answer.update(breeder_words(schema, result))
     answer["label"] = dict(result.label)
     answer["unsure"] = list(result.unsure)

@@ -178,7 +178,7 @@ def as_spec(parent: ParentInput, role: str) -> ParentSpec:
         return ParentSpec(coat=parent)
     if hasattr(parent, "label") and hasattr(parent, "unsure"):  # a PredictionResult
         return ParentSpec(
-            coat={"label": parent.label, "unsure": parent.unsure, "is_cat": parent.is_cat}
+            coat={"label": parent.label, "unsure": parent.unsure, "is_cat": parent.passes_gate}
         )
     raise UserError(
         f"The {role} {parent!r} is not a parent we can read; give coat words, a genotype or a "

@@ -161,7 +161,7 @@ def result_to_json(result: PredictionResult) -> dict[str, Any]:
         "label": dict(result.label),
         "probabilities": {k: dict(v) for k, v in result.probabilities.items()},
         "unsure": list(result.unsure),
-        "is_cat": result.is_cat,
+        "is_cat": result.passes_gate,
     }
 
 

@@ -93,7 +93,7 @@ def test_identify_upload_stores_the_prediction_with_the_photo(trained_db, traine
     assert steps == ["Reading your photo…", "Looking at your cat…", "Writing down the result…"]
     assert found.is_photo_kept and 0 < found.seconds < 30
     view = found.view
-    if view.is_subject:  # a 2-epoch model may say anything: check the shape, not the answer
+    if view.passes_gate:  # a 2-epoch model may say anything: check the shape, not the answer
         assert [row.title for row in view.traits] == ["Colour", "Tabby", "Pattern", "Colourpoint"]
         assert view.genotype_line and view.name.startswith(stored.label["colour"])
     else:
@@ -176,7 +176,7 @@ def test_a_confident_blue_bicolour_is_named_and_explained(mongo_db: Database) ->
     )
 
     view = found.view
-    assert view.is_subject and view.name == "blue bicolour"
+    assert view.passes_gate and view.name == "blue bicolour"
     assert view.headline == "Probably a blue bicolour" and view.not_sure == []
     assert view.genotype_line == "B- dd aa Ss C-"
     rows = {row.title: row for row in view.traits}
@@ -199,9 +199,9 @@ def test_a_photo_that_is_probably_not_a_cat_gets_no_coat(mongo_db: Database) -> 
     found = identify_upload(loaded, predictions, demo_photo(0, cat=False), "g.jpg", keep_photo=True)
 
     view = found.view
-    assert view.is_subject is False and view.traits == [] and view.genotype_line == ""
+    assert view.passes_gate is False and view.traits == [] and view.genotype_line == ""
     assert view.headline == "This does not look like a cat"
-    assert view.subject_probability == pytest.approx(0.92, abs=1e-3)
+    assert view.gate_probability == pytest.approx(0.92, abs=1e-3)
     assert predictions.get(found.prediction_id).label == {"is_cat": False}  # no "blue self"
 
 
@@ -236,7 +236,7 @@ def test_dog_schema_shows_the_breed_and_its_runners_up(mongo_db: Database) -> No
         loaded, PredictionRepository(mongo_db), demo_photo(0), "d.jpg", keep_photo=True
     ).view
 
-    assert view.subject == "dog" and view.is_subject and view.name == "corgi"
+    assert view.subject == "dog" and view.passes_gate and view.name == "corgi"
     assert view.headline == "Probably a corgi" and view.genotype_line == ""
     (breed,) = view.traits
     assert breed.title == "Breed" and breed.probability == pytest.approx(0.7, abs=1e-3)

@@ -68,12 +68,12 @@ def categorical(name: str, probabilities: dict[str, float], *, unsure: bool = Fa
     return TraitPrediction(name, best, probability, probabilities, unsure, ranked[1:4])
 
 
-def result(traits: list[TraitPrediction], is_cat: bool | None, shown: list[str] | None = None):
+def result(traits: list[TraitPrediction], passes_gate: bool | None, shown: list[str] | None = None):
     shown_traits = {t.trait: t for t in traits if shown is None or t.trait in shown}
     return PredictionResult(
         label={name: t.value for name, t in shown_traits.items()},
         traits=shown_traits,
-        is_cat=is_cat,
+        passes_gate=passes_gate,
         unsure=[name for name, t in shown_traits.items() if t.is_unsure],
         probabilities={t.trait: t.probabilities for t in traits},
     )
@@ -90,7 +90,7 @@ def blue_tabby_bicolour(*, colour_unsure: bool = False) -> PredictionResult:
             categorical("pattern", {"self": 0.15, "bicolour": 0.78, "van": 0.07}),
             yes_no("is_pointed", False, 0.95),
         ],
-        is_cat=True,
+        passes_gate=True,
     )
 
 
@@ -137,7 +137,7 @@ def test_an_unsure_colour_is_flagged_and_shows_in_the_genotype() -> None:
 
 
 def test_a_non_cat_answer_has_only_the_gate() -> None:
-    not_cat = result([yes_no("is_cat", False, 0.93)], is_cat=False)
+    not_cat = result([yes_no("is_cat", False, 0.93)], passes_gate=False)
 
     answer = identify_response(record(CAT_PHENOTYPE), not_cat, prediction_id=None)
 
@@ -157,7 +157,7 @@ def test_white_with_markings_carries_the_genetics_flags() -> None:
             categorical("pattern", {"self": 0.9, "bicolour": 0.05, "van": 0.05}),
             yes_no("is_pointed", False, 0.9),
         ],
-        is_cat=True,
+        passes_gate=True,
     )
 
     answer = identify_response(record(CAT_PHENOTYPE), white_tabby, prediction_id=None)

@@ -63,7 +63,7 @@ def test_a_photos_prediction_is_a_parent_in_one_call() -> None:
 
 
 def test_a_prediction_result_object_is_read_like_its_dict() -> None:
-    result = SimpleNamespace(label=BLUE_PHOTO, unsure=["is_pointed"], is_cat=True)
+    result = SimpleNamespace(label=BLUE_PHOTO, unsure=["is_pointed"], passes_gate=True)
 
     plan = plan_litter(result, ParentSpec(coat=BLUE_PHOTO, genotype="CC"))
 

@@ -80,7 +80,7 @@ def test_predictor_can_say_fawn_van_and_marks_unsure_traits():
         "pattern": "van",
         "is_pointed": False,
     }
-    assert result.is_cat is True
+    assert result.passes_gate is True
     assert result.unsure == ["is_tabby"]
     colour = result.traits["colour"]
     assert colour.probability == pytest.approx(colour.probabilities["fawn"])
@@ -101,7 +101,7 @@ def test_predictor_leaves_gated_traits_out_for_a_non_cat():
     assert len(results) == 40
     result = results[0]
     assert result.label == {"is_cat": False}
-    assert result.is_cat is False
+    assert result.passes_gate is False
     assert list(result.traits) == ["is_cat"]
     assert result.unsure == ["is_cat"]
     assert set(result.probabilities) == set(CAT_PHENOTYPE.trait_names)
@@ -114,7 +114,7 @@ def test_predictor_takes_pil_images_of_any_shape():
     predictor = Predictor(model, schema, image_size=SIZE, thresholds={}, resize_mode="crop")
     images = [Image.new("RGB", (80, 40), "red"), Image.new("L", (33, 90), 128)]
     results = predictor.predict_images(images)
-    assert [r.is_cat for r in results] == [None, None]
+    assert [r.passes_gate for r in results] == [None, None]
     assert {r.label["breed"] for r in results} <= {"beagle", "pug"}
     assert predictor.predict_images([]) == []
     with pytest.raises(ValueError, match="Images must be"):
