@@ -69,7 +69,7 @@ def create_app(
         version="1.0",
         description=(
             "Identify a photo with the active model: POST /identify with a multipart field "
-            "`image`, as the dog-breed seed's service. Send the key in `X-API-Key` or "
+            "`image`, as the first dog-breed service did. Send the key in `X-API-Key` or "
             "`Authorization: Bearer` when the server sets IDENTIFY_API_KEY."
         ),
         lifespan=lifespan,

@@ -1,4 +1,4 @@
-"""Breeder vocabulary and feline coat genetics for a cat-phenotype label (DESIGN §4).
+"""Breeder vocabulary and feline coat genetics for a cat-phenotype label.
 
 Pure functions of a label (``{"is_cat": True, "colour": "blue", "is_tabby": False, ...}``)
 and the names of the traits the model is unsure about:

@@ -360,7 +360,7 @@ class TrainingImageRepository:
         return deleted
 
     def counts_by(self, trait: str) -> dict[Any, int]:
-        """How many labelled images have each value of a trait (counted in Python, DESIGN §3)."""
+        """How many labelled images have each value of a trait (counted in Python)."""
         counts: dict[Any, int] = {}
         # nx-27017 ignores dotted projections, so the whole label is read
         for doc in self._images.find({"is_labelled": True}, {"label": 1}):

@@ -36,8 +36,8 @@ def trait_json(trait: Trait, prediction: TraitPrediction) -> dict[str, Any]:
     }
 
 
-def seed_predictions(trait: Trait, prediction: TraitPrediction) -> list[dict[str, Any]]:
-    """The dog-breed seed's list: {"<trait>": value, "probability": p}, most likely first."""
+def ranked_predictions(trait: Trait, prediction: TraitPrediction) -> list[dict[str, Any]]:
+    """Every value as {trait: value, "probability": p}, most likely first."""
     ranked = sorted(prediction.probabilities.items(), key=lambda item: item[1], reverse=True)
     return [
         {trait.name: _json_value(trait, value), "probability": round(p, 4)} for value, p in ranked
@@ -78,7 +78,7 @@ def identify_response(
     }
     if len(schema.traits) == 1:
         trait = schema.traits[0]
-        answer["predictions"] = seed_predictions(trait, result.traits[trait.name])
+        answer["predictions"] = ranked_predictions(trait, result.traits[trait.name])
     return answer
 
 

@@ -617,7 +617,7 @@ def test_identify_answers_with_the_active_models_traits_and_breeder_words(cat_ap
     active = ModelRepository(cat_api.database).active()
     assert answer["success"] is True and answer["model_id"] == active.id
     assert answer["schema"] == "cat_phenotype" and isinstance(answer["is_cat"], bool)
-    assert "predictions" not in answer  # the seed's list is for single-trait schemas
+    assert "predictions" not in answer  # the breed list is for single-trait schemas
     label = answer["label"]
     assert label["is_cat"] is answer["is_cat"]
     assert answer["name"] == genetics.usual_name(label)
@@ -735,7 +735,7 @@ def test_a_model_activated_while_serving_is_picked_up(dog_api: Api) -> None:
 
 
 @pytest.mark.slow
-def test_dog_answer_has_the_seeds_predictions_list(dog_api: Api) -> None:
+def test_dog_answer_has_the_breed_predictions_list(dog_api: Api) -> None:
     photo = photos("dog_breed", 1, seed=8)[0]
 
     answer = post_photo(dog_api, photo).json()

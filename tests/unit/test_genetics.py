@@ -1,4 +1,4 @@
-"""Breeder words and coat genetics: usual names, genotypes, explanations and flags (DESIGN §4)."""
+"""Breeder words and coat genetics: usual names, genotypes, explanations and flags."""
 
 import pytest
 

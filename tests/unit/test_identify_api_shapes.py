@@ -167,7 +167,7 @@ def test_white_with_markings_carries_the_genetics_flags() -> None:
     assert "white cat shows no tabby markings" in answer["flags"][0]["message"]
 
 
-def test_a_single_trait_schema_also_gets_the_seeds_predictions_list() -> None:
+def test_a_single_trait_schema_also_gets_the_breed_predictions_list() -> None:
     dogs = DOG_BREED.with_values("breed", ["beagle", "corgi", "pug"])
     breed = categorical("breed", {"beagle": 0.2, "corgi": 0.7, "pug": 0.1})
 

@@ -1,8 +1,9 @@
 """Counting what MongoDB holds today, or held at the end of a past day, for a snapshot.
 
 Counting is done by the database where the embedded server does it fast: a ``$group`` on the
-whole ``label`` sub-document after an equality ``$match`` (one field path, DESIGN §3). The
-embedded server returns such a grouped sub-document as JSON text, MongoDB as a document; both
+whole ``label`` sub-document (one field path: a group key made of several field paths comes
+back from the embedded server as literal strings) after an equality ``$match``. The embedded
+server returns such a grouped sub-document as JSON text, MongoDB as a document; both
 are read the same way. Date comparisons in ``$match`` are not trusted on the embedded server,
 so a backfill filters creation dates in Python.
 """

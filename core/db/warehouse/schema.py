@@ -1,4 +1,7 @@
-"""The reporting warehouse: a star schema of daily snapshots (DESIGN §3, the seed's names).
+"""The reporting warehouse: a star schema of daily snapshots.
+
+The table and column names (``dim_date``, ``dim_label``, ``fact_*_daily_snapshot`` ...) are
+the reports' contract: keep them.
 
 ``dim_label`` has one column per trait of the configured label schema, so the tables are built
 by a function of the schema rather than declared once. ``warehouse_snapshot`` is bookkeeping
