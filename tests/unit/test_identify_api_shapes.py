@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from bson import ObjectId
@@ -249,18 +247,3 @@ def test_flags(raw: str | None, expected: bool) -> None:
 def test_a_flag_that_is_not_yes_or_no_is_refused() -> None:
     with pytest.raises(UserError, match=r"store='later' is not a yes/no value"):
         parse_flag("store", "later", default=True)
-
-
-def test_core_imports_no_web_framework() -> None:
-    core = Path(__file__).resolve().parents[2] / "core"
-    frameworks = {"fastapi", "starlette", "uvicorn", "streamlit"}
-    found = []
-    for path in sorted(core.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = [alias.name for alias in getattr(node, "names", [])]
-            if isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in frameworks]
-
-    assert found == []  # HTTP entry points live in api_app/, pages in the apps
