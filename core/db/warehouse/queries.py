@@ -1,14 +1,23 @@
-"""Dashboard queries over the warehouse: each returns a pandas DataFrame, filtered."""
+"""Dashboard queries over the warehouse: each returns a pandas DataFrame, filtered.
+
+The review queries live in review_queries.py and are importable from here too.
+"""
 
 from __future__ import annotations
 
-from datetime import date
 from itertools import product
-from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Engine, Select, Table, and_, case, func, select
+from sqlalchemy import Engine, and_, case, func, select
 
+from core.db.warehouse.frames import (
+    day_of,
+    dimension_names,
+    label_ids,
+    latest_day_id,
+    query_frame,
+    typed_frame,
+)
 from core.db.warehouse.report_filter import (
     UNLABELLED,
     ReportFilter,
@@ -17,6 +26,8 @@ from core.db.warehouse.report_filter import (
     trait_values,
     value_text,
 )
+from core.db.warehouse.review_queries import accepted_rate as accepted_rate
+from core.db.warehouse.review_queries import predictions_by_review as predictions_by_review
 from core.db.warehouse.schema import Warehouse
 
 BALANCE_TYPES = {
@@ -36,65 +47,6 @@ MODEL_TYPES = {
     "avg": "float64",
     "max": "float64",
 }
-RATE_TYPES = {
-    "value": "str",
-    "reviewer": "str",
-    "accepted": "int64",
-    "rejected": "int64",
-    "reviewed": "int64",
-    "rate": "float64",
-    "is_selected": "bool",
-}
-
-
-def latest_day_id(engine: Engine, warehouse: Warehouse, report: ReportFilter) -> int | None:
-    """The last snapshot day within the filter's dates (the state the "now" charts show)."""
-    snapshots = warehouse.snapshots
-    query = select(func.max(snapshots.c.date_id)).where(*date_range(snapshots.c.date_id, report))
-    with engine.connect() as connection:
-        return connection.execute(query).scalar_one_or_none()
-
-
-def _frame(engine: Engine, query: Select, columns: list[str]) -> pd.DataFrame:
-    with engine.connect() as connection:
-        rows = connection.execute(query).all()
-    return pd.DataFrame([tuple(row) for row in rows], columns=columns)
-
-
-def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
-    """The frame with fixed column types, so that an empty result looks like a full one."""
-    for column, kind in types.items():
-        if kind == "datetime":
-            frame[column] = pd.to_datetime(frame[column])
-        else:
-            frame[column] = frame[column].astype(kind)
-    return frame
-
-
-def _day_of(day_id: int) -> date:
-    return date(day_id // 10_000, day_id // 100 % 100, day_id % 100)
-
-
-def _names(engine: Engine, table: Table, column: str) -> dict[int, str]:
-    """id -> name of a small dimension table (sources, review statuses)."""
-    with engine.connect() as connection:
-        return dict(connection.execute(select(table.c.id, table.c[column])).tuples().all())
-
-
-def label_ids(
-    engine: Engine, warehouse: Warehouse, report: ReportFilter, *, is_unlabelled: bool | None
-) -> list[int] | None:
-    """The dim_label ids that match the filter's trait value (and labelled state); None when
-    nothing narrows the labels. Facts are then filtered on their own label_id column, which
-    their covering indexes hold, instead of joining dim_label row by row."""
-    conditions = label_conditions(warehouse, report)
-    label = warehouse.dim_label
-    if is_unlabelled is not None:
-        conditions.append(label.c.is_unlabelled.is_(is_unlabelled))
-    if not conditions:
-        return None
-    with engine.connect() as connection:
-        return list(connection.execute(select(label.c.id).where(*conditions)).scalars())
 
 
 def training_set_size(engine: Engine, warehouse: Warehouse, report: ReportFilter) -> pd.DataFrame:
@@ -104,7 +56,7 @@ def training_set_size(engine: Engine, warehouse: Warehouse, report: ReportFilter
     table's covering index, grouped on its keys; names are added in Python.
     """
     fact = warehouse.fact_training_images
-    source_names = _names(engine, warehouse.dim_training_image_source, "source")
+    source_names = dimension_names(engine, warehouse.dim_training_image_source, "source")
     conditions = [*date_range(fact.c.date_id, report)]
     if report.source:
         ids = [i for i, name in source_names.items() if name == report.source]
@@ -123,12 +75,14 @@ def training_set_size(engine: Engine, warehouse: Warehouse, report: ReportFilter
         rows = connection.execute(query).all()
     records = []
     for day_id, source_id, total, unlabelled_count in rows:
-        day, source = _day_of(day_id), source_names[source_id]
+        day, source = day_of(day_id), source_names[source_id]
         records.append((day, source, "labelled", int(total) - int(unlabelled_count)))
         records.append((day, source, UNLABELLED, int(unlabelled_count)))
     frame = pd.DataFrame(records, columns=["date", "source", "status", "images"])
     frame = frame.sort_values(["date", "source", "status"], ignore_index=True)
-    return _typed(frame, {"date": "datetime", "source": "str", "status": "str", "images": "int64"})
+    return typed_frame(
+        frame, {"date": "datetime", "source": "str", "status": "str", "images": "int64"}
+    )
 
 
 def label_balance(
@@ -143,7 +97,7 @@ def label_balance(
     columns = ["value", "images", "share", "is_unlabelled", "is_selected"]
     day_id = latest_day_id(engine, warehouse, report)
     if day_id is None:
-        return _typed(pd.DataFrame(columns=columns), BALANCE_TYPES)
+        return typed_frame(pd.DataFrame(columns=columns), BALANCE_TYPES)
     fact, label = warehouse.fact_training_images, warehouse.dim_label
     source = warehouse.dim_training_image_source
     query = (
@@ -177,7 +131,7 @@ def label_balance(
     records.append((UNLABELLED, unlabelled, None, True))
     frame = pd.DataFrame(records, columns=columns[:-1])
     frame["is_selected"] = frame["value"] == selected
-    return _typed(frame, BALANCE_TYPES)
+    return typed_frame(frame, BALANCE_TYPES)
 
 
 def coverage(
@@ -196,7 +150,7 @@ def coverage(
     column_trait = warehouse.schema.trait(column_trait_name)
     day_id = latest_day_id(engine, warehouse, report)
     if day_id is None:
-        return _typed(pd.DataFrame(columns=["row", "column", "images"]), COVERAGE_TYPES)
+        return typed_frame(pd.DataFrame(columns=["row", "column", "images"]), COVERAGE_TYPES)
     fact, label = warehouse.fact_training_images, warehouse.dim_label
     source = warehouse.dim_training_image_source
     query = (
@@ -221,7 +175,7 @@ def coverage(
     rows = trait_values(row_trait, [r for r, _ in found])
     columns = trait_values(column_trait, [c for _, c in found])
     records = [(r, c, found.get((r, c), 0)) for r, c in product(rows, columns)]
-    return _typed(pd.DataFrame(records, columns=["row", "column", "images"]), COVERAGE_TYPES)
+    return typed_frame(pd.DataFrame(records, columns=["row", "column", "images"]), COVERAGE_TYPES)
 
 
 def model_metrics(engine: Engine, warehouse: Warehouse, report: ReportFilter) -> pd.DataFrame:
@@ -233,7 +187,7 @@ def model_metrics(engine: Engine, warehouse: Warehouse, report: ReportFilter) ->
     columns = ["model_id", "trained", "is_active", "measure", "min", "avg", "max"]
     day_id = latest_day_id(engine, warehouse, report)
     if day_id is None:
-        return _typed(pd.DataFrame(columns=columns), MODEL_TYPES)
+        return typed_frame(pd.DataFrame(columns=columns), MODEL_TYPES)
     fact = warehouse.fact_models
     ended = warehouse.dim_date.alias("ended")
     query = (
@@ -257,110 +211,7 @@ def model_metrics(engine: Engine, warehouse: Warehouse, report: ReportFilter) ->
     for model_id, trained, is_active, *values in rows:
         records.append((model_id, trained, bool(is_active), "accuracy", *values[:3]))
         records.append((model_id, trained, bool(is_active), "loss", *values[3:]))
-    return _typed(pd.DataFrame(records, columns=columns), MODEL_TYPES)
-
-
-def _status_conditions(report: ReportFilter, user: Any, admin: Any) -> list[ColumnElement[bool]]:
-    conditions = []
-    if report.user_status:
-        conditions.append(user.c.status == report.user_status)
-    if report.admin_status:
-        conditions.append(admin.c.status == report.admin_status)
-    return conditions
-
-
-def predictions_by_review(
-    engine: Engine, warehouse: Warehouse, report: ReportFilter
-) -> pd.DataFrame:
-    """Predictions per snapshot day by review status, for the users and for the admins.
-
-    Columns: date, reviewer ("user"/"admin"), status, predictions. One scan grouped on the
-    fact table's keys; the two views and the status names are made in Python.
-    """
-    fact = warehouse.fact_predictions
-    statuses = _names(engine, warehouse.dim_prediction_review_status, "status")
-    conditions = [*date_range(fact.c.date_id, report)]
-    for column, wanted in (
-        (fact.c.user_review_status_id, report.user_status),
-        (fact.c.admin_review_status_id, report.admin_status),
-    ):
-        if wanted:
-            conditions.append(column.in_([i for i, name in statuses.items() if name == wanted]))
-    wanted = label_ids(engine, warehouse, report, is_unlabelled=None)
-    if wanted is not None:
-        conditions.append(fact.c.label_id.in_(wanted))
-    query = (
-        select(
-            fact.c.date_id,
-            fact.c.user_review_status_id,
-            fact.c.admin_review_status_id,
-            func.sum(fact.c.count),
-        )
-        .where(*conditions)
-        .group_by(fact.c.date_id, fact.c.user_review_status_id, fact.c.admin_review_status_id)
-    )
-    totals: dict[tuple[int, str, str], int] = {}
-    with engine.connect() as connection:
-        for day_id, user_id, admin_id, n in connection.execute(query).all():
-            for reviewer, status_id in (("user", user_id), ("admin", admin_id)):
-                key = (day_id, reviewer, statuses[status_id])
-                totals[key] = totals.get(key, 0) + int(n)
-    records = [
-        (_day_of(day_id), reviewer, status, n) for (day_id, reviewer, status), n in totals.items()
-    ]
-    frame = pd.DataFrame(records, columns=["date", "reviewer", "status", "predictions"])
-    frame = frame.sort_values(["date", "reviewer", "status"], ignore_index=True)
-    types = {"date": "datetime", "reviewer": "str", "status": "str", "predictions": "int64"}
-    return _typed(frame, types)
-
-
-def accepted_rate(
-    engine: Engine, warehouse: Warehouse, report: ReportFilter, trait_name: str
-) -> pd.DataFrame:
-    """How often users and admins accepted the predictions of each value of a trait.
-
-    On the last snapshot day in range. Columns: value, reviewer, accepted, rejected,
-    reviewed, rate (accepted / reviewed; None when none was reviewed), is_selected.
-    """
-    trait = warehouse.schema.trait(trait_name)
-    columns = ["value", "reviewer", "accepted", "rejected", "reviewed", "rate", "is_selected"]
-    day_id = latest_day_id(engine, warehouse, report)
-    if day_id is None:
-        return _typed(pd.DataFrame(columns=columns), RATE_TYPES)
-    fact, label = warehouse.fact_predictions, warehouse.dim_label
-    user = warehouse.dim_prediction_review_status.alias("user_status")
-    admin = warehouse.dim_prediction_review_status.alias("admin_status")
-    query = (
-        select(label.c[trait.name], user.c.status, admin.c.status, func.sum(fact.c.count))
-        .join(label, label.c.id == fact.c.label_id)
-        .join(user, user.c.id == fact.c.user_review_status_id)
-        .join(admin, admin.c.id == fact.c.admin_review_status_id)
-        .where(
-            fact.c.date_id == day_id,
-            label.c[trait.name].is_not(None),
-            *label_conditions(warehouse, report, skip_traits=(trait.name,)),
-            *_status_conditions(report, user, admin),
-        )
-        .group_by(label.c[trait.name], user.c.status, admin.c.status)
-    )
-    counts: dict[tuple[str, str, str], int] = {}
-    with engine.connect() as connection:
-        for value, user_status, admin_status, n in connection.execute(query).all():
-            text = value_text(trait, value)
-            for reviewer, status in (("user", user_status), ("admin", admin_status)):
-                key = (text, reviewer, status)
-                counts[key] = counts.get(key, 0) + int(n)
-    values = trait_values(trait, [value for value, _, _ in counts])
-    selected = value_text(trait, report.value) if report.trait == trait.name else None
-    records = []
-    for value in values:
-        for reviewer in ("user", "admin"):
-            accepted = counts.get((value, reviewer, "accepted"), 0)
-            rejected = counts.get((value, reviewer, "rejected"), 0)
-            reviewed = accepted + rejected
-            rate = accepted / reviewed if reviewed else None
-            records.append((value, reviewer, accepted, rejected, reviewed, rate, value == selected))
-    return _typed(pd.DataFrame(records, columns=columns), RATE_TYPES)
+    return typed_frame(pd.DataFrame(records, columns=columns), MODEL_TYPES)
 
 
 def snapshot_days(engine: Engine, warehouse: Warehouse, report: ReportFilter) -> pd.DataFrame:
@@ -389,9 +240,9 @@ def snapshot_days(engine: Engine, warehouse: Warehouse, report: ReportFilter) ->
         "models",
         "duration_ms",
     ]
-    frame = _frame(engine, query, columns)
+    frame = query_frame(engine, query, columns)
     types = {"date": "datetime", "taken_at": "datetime", "is_backfill": "bool"}
-    return _typed(frame, types)
+    return typed_frame(frame, types)
 
 
 def sources(engine: Engine, warehouse: Warehouse) -> list[str]:
