@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from pymongo.database import Database
 from sqlalchemy import Engine, delete, func, select
 
+from core.clock import as_datetime, utcnow
 from core.db.warehouse.refresh import (
     Progress,
     RefreshResult,
@@ -23,7 +24,7 @@ from core.labels import LabelSchema
 
 def today_utc() -> date:
     """Snapshot days are UTC days, like the documents' created_at."""
-    return datetime.now(UTC).date()
+    return utcnow().date()
 
 
 def parse_day(text: str, what: str = "date") -> date:
@@ -63,9 +64,8 @@ def warehouse_status(engine: Engine, warehouse: Warehouse) -> WarehouseStatus:
         taken_at = connection.execute(
             select(snapshots.c.taken_at).where(snapshots.c.date_id == last_id)
         ).scalar_one()
-    if taken_at is not None and taken_at.tzinfo is None:  # SQLite keeps no time zone
-        taken_at = taken_at.replace(tzinfo=UTC)
-    return WarehouseStatus(days, first_day, last_day, taken_at)
+    # SQLite keeps no time zone: as_datetime reads a naive moment as UTC
+    return WarehouseStatus(days, first_day, last_day, as_datetime(taken_at))
 
 
 def has_snapshot(engine: Engine, warehouse: Warehouse, day: date) -> bool:
