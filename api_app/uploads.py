@@ -17,6 +17,7 @@ from core.services.identify_requests import (
     check_content_length,
     too_large_error,
 )
+from core.sizes import size_text
 
 
 def _bounded(
@@ -40,7 +41,7 @@ def _bounded(
 async def read_feedback_body(request: Request) -> bytes:
     """The feedback JSON, refused from Content-Length or while reading when over 64 KB."""
     too_large = UploadTooLargeError(
-        f"The feedback body is over {MAX_JSON_BYTES // 1024} KB; send only correct and correction."
+        f"The feedback body is over {size_text(MAX_JSON_BYTES)}; send only correct and correction."
     )
     header = request.headers.get("content-length")
     if header is not None and header.isdigit() and int(header) > MAX_JSON_BYTES:
