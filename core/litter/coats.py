@@ -270,9 +270,7 @@ def parse_lab_results(results: Mapping[str, str] | None, role: str) -> dict[str,
             )
         status = str(value or "").strip().lower().replace(" ", "-").replace("_", "-")
         if status not in LAB_VALUES:
-            raise UserError(
-                f"The {role}'s lab result {value!r} for {word} is not known; use carrier, "
-                "non-carrier or unknown."
-            )
+            words = ("carrier", "non-carrier", "unknown")
+            raise unknown_choice(f"The {role}'s lab result {value!r} for {word}", words)
         parsed[key] = LAB_VALUES[status]
     return parsed
