@@ -146,3 +146,41 @@ def model_from_bytes(data: bytes) -> keras.Model:
                 f"The stored model ({len(data)} bytes) could not be read ({err}); "
                 "activate another model or train a new one."
             ) from err
+
+
+def _heads_owner(model: keras.Model) -> keras.Model:
+    """The model whose layers include the heads: the model itself, or its nested head model."""
+    names = {layer.name for layer in model.layers}
+    if "top_dropout" in names:
+        return model
+    for layer in model.layers:
+        if isinstance(layer, keras.Model) and "top_dropout" in {sub.name for sub in layer.layers}:
+            return layer
+    raise ValueError(f"Model {model.name!r} has no 'top_dropout' layer before its heads.")
+
+
+def feature_tensor(model: keras.Model) -> keras.KerasTensor:
+    """The pooled embedding the heads read, as a tensor of the model's own graph."""
+    owner = _heads_owner(model)
+    if owner is model:
+        return model.get_layer("top_dropout").input
+    index = model.layers.index(owner)
+    return model.layers[index - 1].output  # the layer feeding the nested head model
+
+
+def with_features(model: keras.Model) -> keras.Model:
+    """The same model with the pooled embedding as one more output, named "features"."""
+    outputs = dict(model.output) if isinstance(model.output, dict) else {}
+    if not outputs:
+        raise ValueError(f"Model {model.name!r} must have one named output per trait.")
+    return keras.Model(model.inputs, {**outputs, "features": feature_tensor(model)})
+
+
+def head_weights(model: keras.Model, names: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Kernel and bias of each named head's dense layer (its logits are features @ W + b)."""
+    owner = _heads_owner(model)
+    weights = {}
+    for name in names:
+        kernel, bias = owner.get_layer(name).get_weights()
+        weights[name] = (np.asarray(kernel, dtype=np.float64), np.asarray(bias, dtype=np.float64))
+    return weights

@@ -286,6 +286,8 @@ def _train_and_store(
         training_ended=utcnow(),
         run_id=run_id,
         feature_key=result.feature_key,
+        calibration=result.calibration,
+        ood=result.ood,
     )
     active = models.active()
     activate = force_activate or is_better_or_equal(result.metrics, active)
