@@ -209,8 +209,17 @@ def train(
     features: FeatureStore | None = None,
     weights_path: str | None = None,
     fallback: str | None = "small_cnn",
+    fine_tune_layers: int = 0,
+    fine_tune_epochs: int = 5,
 ) -> TrainingResult:
-    """Train a model on the labelled images; raise TrainingCancelled when asked to stop."""
+    """Train a model on the labelled images; raise TrainingCancelled when asked to stop.
+
+    With a pretrained backbone and ``fine_tune_layers`` > 0, the top that many backbone layers
+    with weights are then trained too, with the heads, at a tenth of the learning rate for up
+    to ``fine_tune_epochs`` (BatchNorm statistics stay frozen).
+    """
+    if fine_tune_layers < 0 or fine_tune_epochs < 1:
+        raise ValueError(f"fine_tune_layers {fine_tune_layers} must be >= 0, epochs >= 1.")
     params.validate()
     callbacks = callbacks or TrainingCallbacks()
     if len(images) != len(labels):
@@ -263,6 +272,19 @@ def train(
         model, train_outputs, validation_outputs = _train_heads(
             schema, backbone, vectors, params, train_split, validation_split, keras_callbacks
         )
+        if fine_tune_layers:
+            model, train_outputs, validation_outputs = _fine_tune(
+                schema,
+                backbone,
+                model,
+                images,
+                params,
+                (train_split, validation_split),
+                [bridge, WorstHeadStopping(schema.trait_names, params.patience)],
+                fine_tune_layers,
+                fine_tune_epochs,
+                callbacks.log,
+            )
     else:
         model, train_outputs, validation_outputs = _train_end_to_end(
             schema, backbone, images, params, train_split, validation_split, keras_callbacks
@@ -446,3 +468,69 @@ def _train_end_to_end(
         infer, images, validation_split.indices, size, batch_size
     )
     return model, train_outputs, validation_outputs
+
+
+def unfreeze_top_layers(backbone: Backbone, count: int) -> list[str]:
+    """Make the top ``count`` backbone layers with weights trainable (not BatchNorm); names."""
+    backbone.model.trainable = True
+    for layer in backbone.model.layers:
+        layer.trainable = False
+    weighted = [
+        layer
+        for layer in backbone.model.layers
+        if layer.weights and not isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    chosen = weighted[-count:] if count else []
+    for layer in chosen:
+        layer.trainable = True
+    return [layer.name for layer in chosen]
+
+
+def _fine_tune(
+    schema: LabelSchema,
+    backbone: Backbone,
+    model: keras.Model,
+    images: ImageSource,
+    params: HyperParameters,
+    splits: tuple[_Split, _Split],
+    keras_callbacks: list[keras.callbacks.Callback],
+    layer_count: int,
+    epochs: int,
+    log: Callable[[str], None],
+) -> tuple[keras.Model, Outputs, Outputs]:
+    """After the heads converged: train them with the top backbone layers at a lower rate."""
+    unfrozen = unfreeze_top_layers(backbone, layer_count)
+    rate = params.learning_rate / 10
+    log(
+        f"Fine-tuning the top {len(unfrozen)} layers of {backbone.name} with the heads at "
+        f"learning rate {rate:g} for up to {epochs} epochs."
+    )
+    compile_model(model, schema, rate)
+    train_split, validation_split = splits
+    size, batch_size = params.image_size, params.batch_size
+
+    def batches(split: _Split, shuffle: bool) -> ImageBatches:
+        return ImageBatches(
+            images,
+            split.indices,
+            image_size=size,
+            batch_size=batch_size,
+            targets=split.targets,
+            weights=split.weights,
+            shuffle=shuffle,
+            seed=params.seed,
+        )
+
+    model.fit(
+        batches(train_split, True),
+        validation_data=batches(validation_split, False),
+        epochs=epochs,
+        callbacks=keras_callbacks,
+        verbose=0,
+    )
+    infer = make_inference_function(with_features(model), size)
+    return (
+        model,
+        predict_in_batches(infer, images, train_split.indices, size, batch_size),
+        predict_in_batches(infer, images, validation_split.indices, size, batch_size),
+    )
