@@ -10,7 +10,7 @@ import numpy as np
 
 SHRINKAGE = 0.1  # towards the mean variance: a covariance of few images is otherwise singular
 KNN_K = 5
-KNN_MAX_STORED = 1000
+KNN_MAX_STORED = 500  # stored with the model: 500 x 144 numbers for a small_cnn
 MAX_DIMENSIONS = 128  # wider embeddings are projected on their principal axes first
 MAX_FALSE_ALARMS = 0.05  # at most this share of validation images may be called unfamiliar
 METHODS = ("mahalanobis", "knn", "energy")
@@ -179,23 +179,32 @@ def summary(familiar: np.ndarray, unfamiliar: np.ndarray, threshold: float) -> d
 
 
 def pick_best(candidates: Sequence[tuple[str, dict[str, float]]]) -> str:
-    """The method whose score separates familiar from unfamiliar images best (highest AUROC)."""
-    return max(candidates, key=lambda item: np.nan_to_num(item[1]["auroc"], nan=-1.0))[0]
+    """The method catching most made-up images net of false alarms at its threshold (then AUROC)."""
+
+    def merit(item: tuple[str, dict[str, float]]) -> tuple[float, float]:
+        rates = item[1]
+        caught = rates["detection_rate"] - rates["false_alarm_rate"]
+        return round(caught, 3), float(np.nan_to_num(rates["auroc"], nan=-1.0))
+
+    return max(candidates, key=merit)[0]
 
 
 def fit_unfamiliarity(
-    train_features: np.ndarray,
-    validation_features: np.ndarray,
-    unfamiliar_features: np.ndarray,
+    distance_features: tuple[np.ndarray, np.ndarray, np.ndarray],
+    head_features: tuple[np.ndarray, np.ndarray],
     heads: Mapping[str, tuple[np.ndarray, np.ndarray]],
     *,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Measure every method on validation vs made-up unfamiliar images; keep the best one.
 
+    ``distance_features`` are the training, validation and made-up images' embeddings for the
+    distances; ``head_features`` the validation and made-up images' inputs to the heads.
+
     The document is stored with the model: the chosen ``method``, its ``threshold``, the fitted
     ``distance`` (feature methods) and ``measured``, each method's AUROC and rates.
     """
+    train_features, validation_features, unfamiliar_features = distance_features
     measured: dict[str, dict[str, float]] = {}
     chosen: dict[str, dict[str, Any]] = {}
     for method in ("mahalanobis", "knn"):
@@ -211,8 +220,8 @@ def fit_unfamiliarity(
             "threshold": threshold,
             "distance": distance.with_threshold(threshold).to_document(),
         }
-    familiar = energy_scores(validation_features, heads)
-    unfamiliar = energy_scores(unfamiliar_features, heads)
+    familiar = energy_scores(head_features[0], heads)
+    unfamiliar = energy_scores(head_features[1], heads)
     threshold = choose_threshold(familiar, unfamiliar)
     measured["energy"] = summary(familiar, unfamiliar, threshold)
     chosen["energy"] = {"method": "energy", "threshold": threshold}

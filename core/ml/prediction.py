@@ -12,7 +12,12 @@ import numpy as np
 from core.labels import Label, LabelSchema, Trait
 from core.ml.calibration import apply_temperature
 from core.ml.evaluation import DEFAULT_THRESHOLD, class_probabilities
-from core.ml.model_builder import head_weights, make_inference_function, with_features
+from core.ml.model_builder import (
+    distance_features,
+    head_weights,
+    make_inference_function,
+    with_features,
+)
 from core.ml.ood import FeatureDistance, energy_scores
 from core.ml.targets import class_names
 
@@ -88,7 +93,7 @@ class Predictor:
                 temperature = float(self.temperatures.get(trait.name, 1.0))
                 outputs[trait.name].append(apply_temperature(probabilities, temperature))
             if self.ood is not None:
-                scores.append(self.ood.relative_scores(part["features"]))
+                scores.append(self.ood.relative_scores(part))
         joined = {name: np.concatenate(parts) if parts else None for name, parts in outputs.items()}
         relative = np.concatenate(scores) if scores else None
         return [
@@ -183,15 +188,15 @@ class UnfamiliarityScorer:
         distance = FeatureDistance.from_document(doc["distance"])
         return cls(method, distance.threshold, distance=distance)
 
-    def scores(self, features: np.ndarray) -> np.ndarray:
-        """The raw score per embedding: higher is less familiar."""
+    def scores(self, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The raw score per image from with_features outputs: higher is less familiar."""
         if self.distance is not None:
-            return self.distance.scores(features)
-        return energy_scores(features, self.heads)
+            return self.distance.scores(distance_features(dict(outputs)))
+        return energy_scores(np.asarray(outputs["features"], dtype=np.float64), self.heads)
 
-    def relative_scores(self, features: np.ndarray) -> np.ndarray:
+    def relative_scores(self, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
         """The score over the threshold, shifted so that 1.0 is the threshold for any method."""
-        scores = self.scores(np.asarray(features, dtype=np.float64))
+        scores = self.scores(outputs)
         if self.threshold > 0:
             return scores / self.threshold
         return scores - self.threshold + 1.0

@@ -31,6 +31,7 @@ from core.ml.model_builder import (
     attach_heads,
     build_head_model,
     build_model,
+    distance_features,
     head_weights,
     make_inference_function,
     with_features,
@@ -193,7 +194,6 @@ def compile_model(
     model.compile(
         optimizer=keras.optimizers.Adam(rate),
         loss=losses,
-        loss_weights=loss_weights(schema),
         # weighted, so that gated traits count only where they apply (the sample weights)
         weighted_metrics={trait.name: ["accuracy"] for trait in schema.traits},
     )
@@ -357,9 +357,12 @@ def _fit_unfamiliarity(
     infer = make_inference_function(with_features(model), size)
     unfamiliar = predict_in_batches(infer, source, list(range(len(made_up))), size, 32)
     return fit_unfamiliarity(
-        train_outputs["features"],
-        validation_outputs["features"],
-        unfamiliar["features"],
+        (
+            distance_features(train_outputs),
+            distance_features(validation_outputs),
+            distance_features(unfamiliar),
+        ),
+        (validation_outputs["features"], unfamiliar["features"]),
         head_weights(model, schema.trait_names),
         seed=params.seed,
     )

@@ -33,7 +33,10 @@ def model_metadata(record: ModelRecord) -> dict[str, Any]:
             }
             for trait in record.schema.traits
         },
-        "features_output": "features: the pooled embedding the OOD distance reads",
+        "features_output": (
+            "features: the embedding the heads read (the energy score); ood_features, when "
+            "present, what the OOD distance reads (else features)"
+        ),
         "thresholds": dict(record.thresholds),
         "temperatures": temperatures(record.calibration),
         "calibration": {
@@ -48,9 +51,10 @@ def model_metadata(record: ModelRecord) -> dict[str, Any]:
 
 def _export_model(models: ModelRepository, record: ModelRecord):  # noqa: ANN202 - Keras lazily
     """The stored model with its pooled embedding as one more output."""
+    from core.ml.export import inference_model
     from core.ml.model_builder import model_from_bytes, with_features
 
-    return with_features(model_from_bytes(models.model_file(record)))
+    return inference_model(with_features(model_from_bytes(models.model_file(record))))
 
 
 def export_model(
