@@ -103,8 +103,8 @@ class FeatureDistance:
             self.method, self.mean, self.scale, self.references, threshold, self.projection
         )
 
-    def to_document(self) -> dict[str, Any]:
-        """Plain lists for storing with the model."""
+    def to_document(self, *, as_lists: bool = False) -> dict[str, Any]:
+        """For storing with the model: k-NN references as float16 bytes (or lists, for JSON)."""
         doc: dict[str, Any] = {
             "method": self.method,
             "mean": self.mean.astype(np.float32).tolist(),
@@ -112,7 +112,9 @@ class FeatureDistance:
             "threshold": float(self.threshold),
         }
         if self.references is not None:
-            doc["references"] = self.references.astype(np.float16).tolist()
+            references = self.references.astype(np.float16)
+            doc["references"] = references.tolist() if as_lists else references.tobytes()
+            doc["references_shape"] = list(references.shape)
         if self.projection is not None:
             doc["projection"] = self.projection.astype(np.float32).tolist()
         return doc
@@ -121,6 +123,9 @@ class FeatureDistance:
     def from_document(cls, doc: Mapping[str, Any]) -> FeatureDistance:
         """The scorer stored by to_document."""
         references = doc.get("references")
+        if isinstance(references, bytes | bytearray):
+            shape = tuple(doc["references_shape"])
+            references = np.frombuffer(bytes(references), dtype=np.float16).reshape(shape)
         return cls(
             method=str(doc["method"]),
             mean=np.asarray(doc["mean"], dtype=np.float64),
@@ -129,6 +134,14 @@ class FeatureDistance:
             threshold=float(doc["threshold"]),
             projection=None if doc.get("projection") is None else np.asarray(doc["projection"]),
         )
+
+
+def ood_as_json(ood: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored OOD document with its byte arrays as lists (for model.json)."""
+    doc = dict(ood)
+    if "distance" in doc:
+        doc["distance"] = FeatureDistance.from_document(doc["distance"]).to_document(as_lists=True)
+    return doc
 
 
 def auroc(familiar: np.ndarray, unfamiliar: np.ndarray) -> float:

@@ -16,6 +16,7 @@ INPUT_NOTE = (
 def model_metadata(record: ModelRecord) -> dict[str, Any]:
     """The label schema, thresholds, temperatures and OOD parameters a reader of the file needs."""
     from core.ml.calibration import temperatures
+    from core.ml.ood import ood_as_json
     from core.ml.targets import class_names
 
     return {
@@ -43,7 +44,7 @@ def model_metadata(record: ModelRecord) -> dict[str, Any]:
             name: {key: values.get(key) for key in ("temperature", "ece_before", "ece_after")}
             for name, values in record.calibration.items()
         },
-        "ood": dict(record.ood),
+        "ood": ood_as_json(record.ood),
         "metrics": dict(record.metrics),
         "trained": str(record.training_ended or record.created_at),
     }

@@ -27,9 +27,11 @@ def test_feature_distance_scores_far_embeddings_higher_and_survives_storing(meth
     distance = FeatureDistance.fit(gaussian_features(400), method)
     near, far = gaussian_features(50), gaussian_features(50, shift=4.0)
     assert auroc(distance.scores(near), distance.scores(far)) > 0.99
-    stored = FeatureDistance.from_document(distance.with_threshold(3.0).to_document())
-    assert stored.threshold == 3.0
-    np.testing.assert_allclose(stored.scores(far), distance.scores(far), rtol=1e-2)
+    for as_lists in (False, True):
+        doc = distance.with_threshold(3.0).to_document(as_lists=as_lists)
+        stored = FeatureDistance.from_document(doc)
+        assert stored.threshold == 3.0
+        np.testing.assert_allclose(stored.scores(far), distance.scores(far), rtol=1e-2)
 
 
 def test_wide_embeddings_are_projected_so_the_stored_scorer_stays_small():
