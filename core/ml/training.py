@@ -123,18 +123,6 @@ class _KerasBridge(keras.callbacks.Callback):
             self.callbacks.on_epoch_end(epoch + 1, self.epochs, metrics)
 
 
-def loss_weights(schema: LabelSchema) -> dict[str, float]:
-    """One over the loss of a uniform guess per head, so a yes/no head counts as much as colour.
-
-    Without it the nine-way colour loss (ln 9 = 2.2 at the start) outweighs a yes/no head
-    (ln 2 = 0.69) threefold, and subtle yes/no traits such as tabby learn last.
-    """
-    return {
-        trait.name: float(1.0 / np.log(max(2, len(trait.values) if trait.is_categorical else 2)))
-        for trait in schema.traits
-    }
-
-
 class WorstHeadStopping(keras.callbacks.Callback):
     """Stop when the worst head's validation accuracy stops improving; keep the best weights.
 
