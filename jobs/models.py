@@ -1,12 +1,14 @@
-"""The model registry: python -m jobs.models list | activate ID | delete ID."""
+"""The model registry: python -m jobs.models list | activate ID | delete ID | export ID."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from core.config import Settings
 from core.db.database import get_database
 from core.db.models import ModelRepository
+from core.services.model_export import export_model
 from jobs._cli import run_cli
 
 
@@ -18,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     activate.add_argument("model_id")
     delete = commands.add_parser("delete", help="delete a model that is not active")
     delete.add_argument("model_id")
+    export = commands.add_parser(
+        "export", help="write a model file and its model.json (labels, thresholds) to a folder"
+    )
+    export.add_argument("model_id")
+    export.add_argument("--format", choices=("keras", "tflite", "savedmodel"), default="keras")
+    export.add_argument("--out", required=True, type=Path, help="the folder to write into")
     args = parser.parse_args(argv)
     models = ModelRepository(get_database(Settings.from_env()))
     if args.command == "list":
@@ -38,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "activate":
         models.activate(args.model_id)
         print(f"Model {args.model_id} is now active.")
+    elif args.command == "export":
+        for path in export_model(models, args.model_id, args.format, args.out):
+            print(f"Wrote {path}")
     else:
         models.delete(args.model_id)
         print(f"Deleted model {args.model_id}.")

@@ -54,6 +54,8 @@ class ModelRecord:
     file_id: ObjectId
     run_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)  # per trait: temperature, ECE
+    ood: dict[str, Any] = field(default_factory=dict)  # the unfamiliar-image score (core.ml.ood)
 
     @property
     def mean_val_accuracy(self) -> float:
@@ -80,6 +82,8 @@ class ModelRecord:
             created_at=doc["created_at"],
             file_id=doc["file"],
             run_id=doc.get("run_id"),
+            calibration=dict(doc.get("calibration") or {}),
+            ood=dict(doc.get("ood") or {}),
         )
 
 
@@ -109,6 +113,8 @@ class ModelRepository:
         training_ended: datetime | None,
         run_id: str | None = None,
         feature_key: str | None = None,
+        calibration: Mapping[str, Any] | None = None,
+        ood: Mapping[str, Any] | None = None,
     ) -> str:
         """Store a trained model, not active; return its id."""
         file_id = self._files.put(model_file, f"model-{utcnow():%Y%m%d-%H%M%S}.keras")
@@ -128,6 +134,8 @@ class ModelRepository:
             "training_ended": training_ended,
             "run_id": run_id,
             "feature_key": feature_key,
+            "calibration": dict(calibration or {}),
+            "ood": dict(ood or {}),
             "is_active": False,
             "created_at": utcnow(),
         }

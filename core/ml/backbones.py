@@ -111,10 +111,15 @@ def build_small_cnn(image_size: int) -> Backbone:
     inputs = keras.Input(shape=(image_size, image_size, 3), name="small_cnn_input")
     x = inputs
     for index, filters in enumerate((24, 48, 64, 96)):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{index}")(x)
+        # the first block strides instead of pooling: full-size activations cost the most time
+        stride = 2 if index == 0 else 1
+        x = layers.Conv2D(
+            filters, 3, strides=stride, padding="same", use_bias=False, name=f"conv{index}"
+        )(x)
         x = layers.BatchNormalization(momentum=0.9, name=f"bn{index}")(x)  # few steps per run
         x = layers.Activation("relu", name=f"relu{index}")(x)
-        x = layers.MaxPooling2D(name=f"pool{index}")(x)
+        if index:
+            x = layers.MaxPooling2D(name=f"pool{index}")(x)
     pooled = layers.Concatenate(name="avg_max_pool")(
         [layers.GlobalAveragePooling2D()(x), layers.GlobalMaxPooling2D()(x)]
     )

@@ -30,7 +30,7 @@ class HyperParameters:
     epochs: int = 30
     batch_size: int = 32
     learning_rate: float = 3e-3  # the start of a cosine decay when training end to end
-    image_size: int = 128
+    image_size: int = 160  # tabby stripes on van and small cats need the pixels (issue 14)
     validation_share: float = 0.2
     patience: int = 5  # epochs without a better validation loss before stopping early
     augment: bool = True

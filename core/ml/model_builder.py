@@ -146,3 +146,74 @@ def model_from_bytes(data: bytes) -> keras.Model:
                 f"The stored model ({len(data)} bytes) could not be read ({err}); "
                 "activate another model or train a new one."
             ) from err
+
+
+def _heads_owner(model: keras.Model) -> keras.Model:
+    """The model whose layers include the heads: the model itself, or its nested head model."""
+    names = {layer.name for layer in model.layers}
+    if "top_dropout" in names:
+        return model
+    for layer in model.layers:
+        if isinstance(layer, keras.Model) and "top_dropout" in {sub.name for sub in layer.layers}:
+            return layer
+    raise ValueError(f"Model {model.name!r} has no 'top_dropout' layer before its heads.")
+
+
+def feature_tensor(model: keras.Model) -> keras.KerasTensor:
+    """The pooled embedding the heads read, as a tensor of the model's own graph."""
+    owner = _heads_owner(model)
+    if owner is model:
+        return model.get_layer("top_dropout").input
+    index = model.layers.index(owner)
+    return model.layers[index - 1].output  # the layer feeding the nested head model
+
+
+OOD_BLOCKS = ("relu0", "relu1")  # small_cnn blocks whose activation statistics the OOD score reads
+
+
+def with_features(model: keras.Model) -> keras.Model:
+    """The same model with the embedding the heads read as one more output, named "features".
+
+    A small_cnn model also outputs "ood_features": the mean and log(1 + standard deviation) of
+    each channel of its first blocks. The final embedding only knows cats from scenes; colour
+    and texture statistics tell noise, documents and plain shapes from training photos.
+    """
+    outputs = dict(model.output) if isinstance(model.output, dict) else {}
+    if not outputs:
+        raise ValueError(f"Model {model.name!r} must have one named output per trait.")
+    names = {layer.name for layer in model.layers}
+    if not {"small_cnn", "small_cnn_preprocess"} <= names:
+        return keras.Model(model.inputs, {**outputs, "features": feature_tensor(model)})
+    cnn = model.get_layer("small_cnn")
+    statistics = []
+    for name in OOD_BLOCKS:
+        activations = cnn.get_layer(name).output
+        statistics.append(keras.ops.mean(activations, axis=(1, 2)))
+        statistics.append(keras.ops.log1p(keras.ops.std(activations, axis=(1, 2))))
+    block_statistics = keras.Model(
+        cnn.input, keras.ops.concatenate(statistics, axis=-1), name="ood_statistics"
+    )
+    pixels = model.get_layer("small_cnn_preprocess").output  # a tensor of the model's graph
+    return keras.Model(
+        model.inputs,
+        {
+            **outputs,
+            "features": feature_tensor(model),
+            "ood_features": block_statistics(pixels),
+        },
+    )
+
+
+def distance_features(outputs: dict[str, np.ndarray]) -> np.ndarray:
+    """What the OOD distance reads from with_features outputs."""
+    return outputs.get("ood_features", outputs["features"])
+
+
+def head_weights(model: keras.Model, names: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Kernel and bias of each named head's dense layer (its logits are features @ W + b)."""
+    owner = _heads_owner(model)
+    weights = {}
+    for name in names:
+        kernel, bias = owner.get_layer(name).get_weights()
+        weights[name] = (np.asarray(kernel, dtype=np.float64), np.asarray(bias, dtype=np.float64))
+    return weights

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 
 from core.labels import Label, LabelSchema, Trait
+from core.ml.calibration import apply_temperature
 from core.ml.evaluation import DEFAULT_THRESHOLD, class_probabilities
-from core.ml.model_builder import make_inference_function
+from core.ml.model_builder import (
+    distance_features,
+    head_weights,
+    make_inference_function,
+    with_features,
+)
+from core.ml.ood import FeatureDistance, energy_scores
 from core.ml.targets import class_names
 
 if TYPE_CHECKING:
@@ -40,7 +47,9 @@ class PredictionResult:
     traits: dict[str, TraitPrediction]  # the traits in the label
     passes_gate: bool | None  # the gate's prediction; None for a schema without a gate
     unsure: list[str]  # names of traits in the label whose probability is under its threshold
-    probabilities: dict[str, dict[str, float]]  # every trait, gated or not
+    probabilities: dict[str, dict[str, float]]  # every trait, gated or not (calibrated)
+    is_unfamiliar: bool = False  # unlike the training images: every trait in the label is unsure
+    unfamiliarity: float | None = None  # the OOD score over its threshold (> 1: unfamiliar)
 
 
 class Predictor:
@@ -54,13 +63,19 @@ class Predictor:
         image_size: int,
         thresholds: Mapping[str, float],
         resize_mode: str = "pad",
+        temperatures: Mapping[str, float] | None = None,
+        ood: Mapping[str, Any] | None = None,
     ) -> None:
         self.model = model
         self.schema = schema
         self.image_size = image_size
         self.thresholds = dict(thresholds)
         self.resize_mode = resize_mode
-        self._infer = make_inference_function(model, image_size)
+        self.temperatures = dict(temperatures or {})
+        self.ood = UnfamiliarityScorer.from_document(ood, model, schema) if ood else None
+        self._infer = make_inference_function(
+            with_features(model) if self.ood is not None else model, image_size
+        )
         self._infer(np.zeros((1, image_size, image_size, 3), dtype=np.float32))  # trace now
 
     def predict_arrays(self, batch: np.ndarray) -> list[PredictionResult]:
@@ -70,13 +85,23 @@ class Predictor:
         if batch.ndim != 4 or batch.shape[1:] != expected:
             raise ValueError(f"Images must be N x {expected}, not {batch.shape}.")
         outputs: dict[str, list[np.ndarray]] = {t.name: [] for t in self.schema.traits}
+        scores: list[np.ndarray] = []
         for start in range(0, len(batch), BATCH_SIZE):
             part = self._infer(batch[start : start + BATCH_SIZE].astype(np.float32))
             for trait in self.schema.traits:
-                outputs[trait.name].append(class_probabilities(trait, part[trait.name]))
+                probabilities = class_probabilities(trait, part[trait.name])
+                temperature = float(self.temperatures.get(trait.name, 1.0))
+                outputs[trait.name].append(apply_temperature(probabilities, temperature))
+            if self.ood is not None:
+                scores.append(self.ood.relative_scores(part))
         joined = {name: np.concatenate(parts) if parts else None for name, parts in outputs.items()}
+        relative = np.concatenate(scores) if scores else None
         return [
-            self._result({name: joined[name][row] for name in joined}) for row in range(len(batch))
+            self._result(
+                {name: joined[name][row] for name in joined},
+                None if relative is None else float(relative[row]),
+            )
+            for row in range(len(batch))
         ]
 
     def predict_images(self, images: list[Image.Image]) -> list[PredictionResult]:
@@ -94,7 +119,9 @@ class Predictor:
         """The probability under which this trait's prediction counts as unsure."""
         return float(self.thresholds.get(trait.name, DEFAULT_THRESHOLD))
 
-    def _result(self, probabilities: dict[str, np.ndarray]) -> PredictionResult:
+    def _result(
+        self, probabilities: dict[str, np.ndarray], unfamiliarity: float | None
+    ) -> PredictionResult:
         predictions = {
             trait.name: self._trait_prediction(trait, probabilities[trait.name])
             for trait in self.schema.traits
@@ -107,12 +134,17 @@ class Predictor:
             for name, prediction in predictions.items()
             if self.schema.applies(self.schema.trait(name), gate_label)
         }
+        is_unfamiliar = unfamiliarity is not None and unfamiliarity > 1.0
         return PredictionResult(
             label={name: prediction.value for name, prediction in shown.items()},
             traits=shown,
             passes_gate=passes_gate,
-            unsure=[name for name, prediction in shown.items() if prediction.is_unsure],
+            unsure=[
+                name for name, prediction in shown.items() if prediction.is_unsure or is_unfamiliar
+            ],
             probabilities={name: p.probabilities for name, p in predictions.items()},
+            is_unfamiliar=is_unfamiliar,
+            unfamiliarity=unfamiliarity,
         )
 
     def _trait_prediction(self, trait: Trait, probabilities: np.ndarray) -> TraitPrediction:
@@ -128,3 +160,44 @@ class Predictor:
             is_unsure=probability < self.threshold(trait),
             alternatives=ranked[1:4],
         )
+
+
+class UnfamiliarityScorer:
+    """The stored OOD score of a model: feature distance or energy, and its threshold."""
+
+    def __init__(
+        self,
+        method: str,
+        threshold: float,
+        distance: FeatureDistance | None = None,
+        heads: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    ) -> None:
+        self.method = method
+        self.threshold = threshold
+        self.distance = distance
+        self.heads = dict(heads or {})
+
+    @classmethod
+    def from_document(
+        cls, doc: Mapping[str, Any], model: keras.Model, schema: LabelSchema
+    ) -> UnfamiliarityScorer:
+        """The scorer stored with the model (``ood`` of its record)."""
+        method = str(doc["method"])
+        if method == "energy":
+            heads = head_weights(model, schema.trait_names)
+            return cls(method, float(doc["threshold"]), heads=heads)
+        distance = FeatureDistance.from_document(doc["distance"])
+        return cls(method, distance.threshold, distance=distance)
+
+    def scores(self, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The raw score per image from with_features outputs: higher is less familiar."""
+        if self.distance is not None:
+            return self.distance.scores(distance_features(dict(outputs)))
+        return energy_scores(np.asarray(outputs["features"], dtype=np.float64), self.heads)
+
+    def relative_scores(self, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The score over the threshold, shifted so that 1.0 is the threshold for any method."""
+        scores = self.scores(outputs)
+        if self.threshold > 0:
+            return scores / self.threshold
+        return scores - self.threshold + 1.0

@@ -11,7 +11,14 @@ import numpy as np
 
 from core.labels import LabelSchema
 from core.ml.backbones import Backbone, load_backbone
-from core.ml.data import ImageBatches, ImageSource, TrainingCancelled, predict_in_batches
+from core.ml.calibration import calibrate, calibrate_outputs, temperatures
+from core.ml.data import (
+    ArrayImageSource,
+    ImageBatches,
+    ImageSource,
+    TrainingCancelled,
+    predict_in_batches,
+)
 from core.ml.evaluation import summarize
 from core.ml.feature_cache import (
     FeatureStore,
@@ -24,8 +31,12 @@ from core.ml.model_builder import (
     attach_heads,
     build_head_model,
     build_model,
+    distance_features,
+    head_weights,
     make_inference_function,
+    with_features,
 )
+from core.ml.ood import fit_unfamiliarity
 from core.ml.targets import (
     check_training_set,
     class_weights,
@@ -82,6 +93,8 @@ class TrainingResult:
     schema: LabelSchema | None = None  # with open traits' values fixed from the training set
     warnings: list[str] = field(default_factory=list)
     feature_key: str | None = None  # the cached embeddings it used (frozen backbones only)
+    calibration: dict[str, dict[str, Any]] = field(default_factory=dict)  # per trait
+    ood: dict[str, Any] = field(default_factory=dict)  # the "unlike the training images" score
 
 
 class _KerasBridge(keras.callbacks.Callback):
@@ -108,6 +121,47 @@ class _KerasBridge(keras.callbacks.Callback):
         self.history.append({"epoch": epoch + 1, **metrics})
         if self.callbacks.on_epoch_end is not None:
             self.callbacks.on_epoch_end(epoch + 1, self.epochs, metrics)
+
+
+class WorstHeadStopping(keras.callbacks.Callback):
+    """Stop when the worst head's validation accuracy stops improving; keep the best weights.
+
+    Ties (validation accuracy moves in steps) go to the lower validation loss. The total loss
+    alone would stop while a slow head (tabby) still improves.
+    """
+
+    def __init__(self, trait_names: Sequence[str], patience: int) -> None:
+        super().__init__()
+        self.trait_names = list(trait_names)
+        self.patience = patience
+        self.best: tuple[float, float] | None = None
+        self.best_epoch = 0
+        self.best_weights: list[np.ndarray] | None = None
+        self.wait = 0
+
+    def score(self, logs: Mapping[str, float]) -> tuple[float, float] | None:
+        """(worst validation accuracy, minus validation loss), or None without validation."""
+        accuracies = [logs.get(f"val_{name}_accuracy") for name in self.trait_names]
+        known = [float(value) for value in accuracies if value is not None]
+        if not known or "val_loss" not in logs:
+            return None
+        return round(min(known), 4), -float(logs["val_loss"])
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        score = self.score(logs or {})
+        if score is None:
+            return
+        if self.best is None or score > self.best:
+            self.best, self.best_epoch, self.wait = score, epoch + 1, 0
+            self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
 
 def compile_model(
@@ -143,8 +197,17 @@ def train(
     features: FeatureStore | None = None,
     weights_path: str | None = None,
     fallback: str | None = "small_cnn",
+    fine_tune_layers: int = 0,
+    fine_tune_epochs: int = 5,
 ) -> TrainingResult:
-    """Train a model on the labelled images; raise TrainingCancelled when asked to stop."""
+    """Train a model on the labelled images; raise TrainingCancelled when asked to stop.
+
+    With a pretrained backbone and ``fine_tune_layers`` > 0, the top that many backbone layers
+    with weights are then trained too, with the heads, at a tenth of the learning rate for up
+    to ``fine_tune_epochs`` (BatchNorm statistics stay frozen).
+    """
+    if fine_tune_layers < 0 or fine_tune_epochs < 1:
+        raise ValueError(f"fine_tune_layers {fine_tune_layers} must be >= 0, epochs >= 1.")
     params.validate()
     callbacks = callbacks or TrainingCallbacks()
     if len(images) != len(labels):
@@ -175,9 +238,7 @@ def train(
     bridge = _KerasBridge(callbacks, params.epochs)
     keras_callbacks = [
         bridge,
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=params.patience, restore_best_weights=True
-        ),
+        WorstHeadStopping(schema.trait_names, params.patience),
     ]
     what = "the heads on frozen " if backbone.is_pretrained else "end to end with "
     callbacks.log(
@@ -199,18 +260,36 @@ def train(
         model, train_outputs, validation_outputs = _train_heads(
             schema, backbone, vectors, params, train_split, validation_split, keras_callbacks
         )
+        if fine_tune_layers:
+            model, train_outputs, validation_outputs = _fine_tune(
+                schema,
+                backbone,
+                model,
+                images,
+                params,
+                (train_split, validation_split),
+                [bridge, WorstHeadStopping(schema.trait_names, params.patience)],
+                fine_tune_layers,
+                fine_tune_epochs,
+                callbacks.log,
+            )
     else:
         model, train_outputs, validation_outputs = _train_end_to_end(
             schema, backbone, images, params, train_split, validation_split, keras_callbacks
         )
-    metrics, confusion, thresholds = summarize(
+    validation_targets = raw_targets(schema, validation_labels)
+    calibration = calibrate(schema, validation_outputs, validation_targets)
+    scaled = temperatures(calibration)
+    metrics, confusion, thresholds = summarize(  # thresholds on what the predictor will see
         schema,
-        train_outputs,
+        _calibrated(schema, train_outputs, scaled),
         raw_targets(schema, train_labels),
-        validation_outputs,
-        raw_targets(schema, validation_labels),
+        _calibrated(schema, validation_outputs, scaled),
+        validation_targets,
         validation_indices,
     )
+    ood = _fit_unfamiliarity(schema, model, params, train_outputs, validation_outputs)
+    callbacks.log(_calibration_sentence(calibration, ood))
     accuracies = ", ".join(
         f"{name} {values['val_accuracy']:.0%}"
         for name, values in metrics.items()
@@ -231,6 +310,64 @@ def train(
         schema=schema,
         warnings=warnings,
         feature_key=key if backbone.is_pretrained else None,
+        calibration=calibration,
+        ood=ood,
+    )
+
+
+UNFAMILIAR_COUNT = 100  # made-up images (noise, textures, documents, shapes) to tune the threshold
+
+
+def _calibrated(
+    schema: LabelSchema, outputs: Outputs, temperature_by_trait: Mapping[str, float]
+) -> Outputs:
+    """Outputs in the model's own shapes, each head softened by its temperature."""
+    scaled = calibrate_outputs(schema, outputs, temperature_by_trait)
+    return {
+        trait.name: scaled[trait.name] if trait.is_categorical else scaled[trait.name][:, 1:]
+        for trait in schema.traits
+    }
+
+
+def _fit_unfamiliarity(
+    schema: LabelSchema,
+    model: keras.Model,
+    params: HyperParameters,
+    train_outputs: Outputs,
+    validation_outputs: Outputs,
+) -> dict[str, Any]:
+    """Fit every OOD score on the training embeddings and keep the one that works best."""
+    from core.ml.unfamiliar_images import unfamiliar_images
+
+    size = params.image_size
+    made_up = unfamiliar_images(UNFAMILIAR_COUNT, size, seed=params.seed)
+    source = ArrayImageSource([str(index) for index in range(len(made_up))], made_up)
+    infer = make_inference_function(with_features(model), size)
+    unfamiliar = predict_in_batches(infer, source, list(range(len(made_up))), size, 32)
+    return fit_unfamiliarity(
+        (
+            distance_features(train_outputs),
+            distance_features(validation_outputs),
+            distance_features(unfamiliar),
+        ),
+        (validation_outputs["features"], unfamiliar["features"]),
+        head_weights(model, schema.trait_names),
+        seed=params.seed,
+    )
+
+
+def _calibration_sentence(calibration: Mapping[str, Any], ood: Mapping[str, Any]) -> str:
+    """One log sentence: the calibration error before and after, and the OOD score kept."""
+    errors = ", ".join(
+        f"{name} {values['ece_before']:.3f} -> {values['ece_after']:.3f}"
+        for name, values in calibration.items()
+        if values.get("ece_before") is not None
+    )
+    measured = ood.get("measured", {}).get(ood.get("method"), {})
+    return (
+        f"Calibrated each head (expected calibration error {errors}); the unfamiliar-image "
+        f"score is {ood.get('method')} (AUROC {measured.get('auroc', float('nan')):.3f}, "
+        f"{measured.get('detection_rate', float('nan')):.0%} of made-up images caught)."
     )
 
 
@@ -271,8 +408,11 @@ def _train_heads(
         callbacks=keras_callbacks,
         verbose=0,
     )
-    train_outputs = head_model.predict(train_x, batch_size=256, verbose=0)
-    validation_outputs = head_model.predict(validation_x, batch_size=256, verbose=0)
+    train_outputs = {**head_model.predict(train_x, batch_size=256, verbose=0), "features": train_x}
+    validation_outputs = {
+        **head_model.predict(validation_x, batch_size=256, verbose=0),
+        "features": validation_x,
+    }
     model = attach_heads(backbone, head_model, params.image_size)
     return model, train_outputs, validation_outputs
 
@@ -313,9 +453,75 @@ def _train_end_to_end(
         callbacks=keras_callbacks,
         verbose=0,
     )
-    infer = make_inference_function(model, size)
+    infer = make_inference_function(with_features(model), size)  # embeddings for the OOD score
     train_outputs = predict_in_batches(infer, images, train_split.indices, size, batch_size)
     validation_outputs = predict_in_batches(
         infer, images, validation_split.indices, size, batch_size
     )
     return model, train_outputs, validation_outputs
+
+
+def unfreeze_top_layers(backbone: Backbone, count: int) -> list[str]:
+    """Make the top ``count`` backbone layers with weights trainable (not BatchNorm); names."""
+    backbone.model.trainable = True
+    for layer in backbone.model.layers:
+        layer.trainable = False
+    weighted = [
+        layer
+        for layer in backbone.model.layers
+        if layer.weights and not isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    chosen = weighted[-count:] if count else []
+    for layer in chosen:
+        layer.trainable = True
+    return [layer.name for layer in chosen]
+
+
+def _fine_tune(
+    schema: LabelSchema,
+    backbone: Backbone,
+    model: keras.Model,
+    images: ImageSource,
+    params: HyperParameters,
+    splits: tuple[_Split, _Split],
+    keras_callbacks: list[keras.callbacks.Callback],
+    layer_count: int,
+    epochs: int,
+    log: Callable[[str], None],
+) -> tuple[keras.Model, Outputs, Outputs]:
+    """After the heads converged: train them with the top backbone layers at a lower rate."""
+    unfrozen = unfreeze_top_layers(backbone, layer_count)
+    rate = params.learning_rate / 10
+    log(
+        f"Fine-tuning the top {len(unfrozen)} layers of {backbone.name} with the heads at "
+        f"learning rate {rate:g} for up to {epochs} epochs."
+    )
+    compile_model(model, schema, rate)
+    train_split, validation_split = splits
+    size, batch_size = params.image_size, params.batch_size
+
+    def batches(split: _Split, shuffle: bool) -> ImageBatches:
+        return ImageBatches(
+            images,
+            split.indices,
+            image_size=size,
+            batch_size=batch_size,
+            targets=split.targets,
+            weights=split.weights,
+            shuffle=shuffle,
+            seed=params.seed,
+        )
+
+    model.fit(
+        batches(train_split, True),
+        validation_data=batches(validation_split, False),
+        epochs=epochs,
+        callbacks=keras_callbacks,
+        verbose=0,
+    )
+    infer = make_inference_function(with_features(model), size)
+    return (
+        model,
+        predict_in_batches(infer, images, train_split.indices, size, batch_size),
+        predict_in_batches(infer, images, validation_split.indices, size, batch_size),
+    )

@@ -32,6 +32,7 @@ class LoadedModel:
 
 def load_model(models: ModelRepository, record: ModelRecord) -> LoadedModel:
     """Read a model file from GridFS and make it ready to predict (traced once)."""
+    from core.ml.calibration import temperatures
     from core.ml.model_builder import model_from_bytes
     from core.ml.prediction import Predictor
 
@@ -42,6 +43,8 @@ def load_model(models: ModelRepository, record: ModelRecord) -> LoadedModel:
         image_size=record.image_size,
         thresholds=record.thresholds,
         resize_mode=record.resize_mode,
+        temperatures=temperatures(record.calibration),
+        ood=record.ood or None,
     )
     return LoadedModel(record, predictor)
 

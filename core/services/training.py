@@ -21,11 +21,12 @@ from core.clock import utcnow
 from core.config import Settings
 from core.db.features import FeatureRepository
 from core.db.models import ModelRecord, ModelRepository
-from core.db.training_images import TrainingImageRepository
+from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.errors import UserError
 from core.images import decode_image, to_model_array
 from core.labels import LabelSchema
+from core.ml.pixel_cache import PixelCache
 
 Launcher = Callable[[list[str]], None]
 HEARTBEAT_INTERVAL_S = 10.0
@@ -78,7 +79,9 @@ class StoredImages:
     """Training images from GridFS, decoded once into a memory-mapped array on disk.
 
     Keras reads batches by index; only the mapped file (not every image) needs to fit in
-    memory, and each image is decoded once per run instead of once per epoch.
+    memory, and each image is decoded once per run instead of once per epoch. With a pixel
+    cache, an image decoded by an earlier run (same sha256, size and resize mode) is not
+    decoded again.
     """
 
     def __init__(
@@ -91,24 +94,41 @@ class StoredImages:
         folder: Path,
         log: Callable[[str], None],
         should_cancel: Callable[[], bool],
+        cache: PixelCache | None = None,
     ) -> None:
         self.ids = list(ids)
+        self.decoded = 0
         shape = (len(self.ids), image_size, image_size, 3)
         self._pixels = np.lib.format.open_memmap(
             folder / "pixels.npy", mode="w+", dtype=np.uint8, shape=shape
         )
         files = repository.image_file_ids(self.ids)
+        digests = (
+            {image.id: image.sha256 for image in repository.find(ImageFilter(), limit=0)}
+            if cache is not None
+            else {}
+        )
         step = max(1, len(self.ids) // 10)
         for index, image_id in enumerate(self.ids):
             if index % 50 == 0 and should_cancel():
                 from core.ml.data import TrainingCancelled
 
                 raise TrainingCancelled("Training was cancelled while preparing the images.")
-            data = repository.read_file(files[image_id])
-            decoded = decode_image(data, image_id)
-            self._pixels[index] = to_model_array(decoded.image, image_size, mode=resize_mode)
+            digest = digests.get(image_id)
+            pixels = None if digest is None else cache.get(digest, image_size, resize_mode)
+            if pixels is None:
+                data = repository.read_file(files[image_id])
+                decoded = decode_image(data, image_id)
+                pixels = to_model_array(decoded.image, image_size, mode=resize_mode)
+                self.decoded += 1
+                if digest is not None:
+                    cache.put(digest, image_size, resize_mode, pixels)
+            self._pixels[index] = pixels
             if (index + 1) % step == 0 or index + 1 == len(self.ids):
-                log(f"Prepared {index + 1} of {len(self.ids)} images.")
+                log(
+                    f"Prepared {index + 1} of {len(self.ids)} images "
+                    f"({self.decoded} decoded, {index + 1 - self.decoded} from the cache)."
+                )
         self._pixels.flush()
 
     def __len__(self) -> int:
@@ -250,6 +270,7 @@ def _train_and_store(
             folder=Path(folder),
             log=log,
             should_cancel=should_cancel,
+            cache=PixelCache(settings.data_dir / "cache" / "pixels"),
         )
         result = train(
             schema,
@@ -286,6 +307,8 @@ def _train_and_store(
         training_ended=utcnow(),
         run_id=run_id,
         feature_key=result.feature_key,
+        calibration=result.calibration,
+        ood=result.ood,
     )
     active = models.active()
     activate = force_activate or is_better_or_equal(result.metrics, active)

@@ -250,3 +250,38 @@ def test_breeder_app_cache_picks_up_a_newly_active_model_without_restart(
     assert download.data == data
     with zipfile.ZipFile(io.BytesIO(download.data)) as archive:  # a .keras file is a zip
         assert "config.json" in archive.namelist()
+
+
+def test_calibration_and_ood_parameters_are_stored_with_the_model(mongo_db: Database) -> None:
+    import numpy as np
+
+    from core.ml.ood import FeatureDistance
+
+    rng = np.random.default_rng(0)
+    distance = FeatureDistance.fit(rng.normal(0, 1, (200, 8)), "knn").with_threshold(2.5)
+    ood = {"method": "knn", "threshold": 2.5, "distance": distance.to_document()}
+    calibration = {"colour": {"temperature": 1.7, "ece_before": 0.2, "ece_after": 0.05}}
+    models = ModelRepository(mongo_db)
+    model_id = models.add(
+        b"model",
+        schema=CAT_PHENOTYPE,
+        backbone="small_cnn",
+        image_size=48,
+        resize_mode="pad",
+        hyper_parameters={},
+        metrics=metrics(0.9),
+        confusion={},
+        thresholds={},
+        validation_image_ids=[],
+        training_set_size=40,
+        training_started=None,
+        training_ended=None,
+        calibration=calibration,
+        ood=ood,
+    )
+    record = models.get(model_id)
+    assert record.calibration == calibration
+    stored = FeatureDistance.from_document(record.ood["distance"])
+    far = rng.normal(5, 1, (3, 8))
+    np.testing.assert_allclose(stored.scores(far), distance.scores(far), rtol=1e-2)
+    assert models.get(add_model(mongo_db)).ood == {}  # older models: no OOD score

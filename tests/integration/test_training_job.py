@@ -288,3 +288,44 @@ def test_frozen_backbone_run_caches_features_and_deleting_its_model_removes_them
     models.activate(other)
     models.delete(newest.id)
     assert features.count(key) == 0
+
+
+def test_warm_retrain_decodes_no_image_it_decoded_before(
+    cat_images: TrainingImageRepository, tmp_path: Path
+) -> None:
+    from core.ml.pixel_cache import PixelCache
+    from core.services.training import StoredImages
+
+    ids = [image_id for image_id, _ in cat_images.labelled()]
+    cache = PixelCache(tmp_path / "cache")
+    messages: list[str] = []
+
+    def prepare(folder: str) -> StoredImages:
+        (tmp_path / folder).mkdir()
+        return StoredImages(
+            cat_images,
+            ids,
+            image_size=48,
+            resize_mode="pad",
+            folder=tmp_path / folder,
+            log=messages.append,
+            should_cancel=lambda: False,
+            cache=cache,
+        )
+
+    cold, warm = prepare("cold"), prepare("warm")
+    assert cold.decoded == len(ids) == 48
+    assert warm.decoded == 0
+    assert (cold.load(list(range(48))) == warm.load(list(range(48)))).all()
+    assert messages[-1] == "Prepared 48 of 48 images (0 decoded, 48 from the cache)."
+    other_size = StoredImages(
+        cat_images,
+        ids[:5],
+        image_size=40,
+        resize_mode="pad",
+        folder=tmp_path,
+        log=messages.append,
+        should_cancel=lambda: False,
+        cache=cache,
+    )
+    assert other_size.decoded == 5  # the cache is per size and resize mode
