@@ -25,7 +25,7 @@ from core.db.sql import get_engine, warehouse_url
 from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.db.users import UserRepository
-from core.services.accounts import ensure_first_admin
+from core.services.accounts import ensure_first_admin, first_admin_notice
 from core.services.demo import add_demo_images
 from core.services.run_defaults import run_defaults
 from core.services.training import detached_launcher, start_training_run
@@ -183,11 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + "=" * 72)
         for name, _command, url, _health in services:
             print(f"  {name:14} {url}")
-        if first_admin and first_admin.password:
-            print(f"  Sign in as {first_admin.username!r} with password {first_admin.password!r}")
-            print(f"  (also saved in {first_admin.password_file}; change it on the Users page)")
-        elif first_admin:
-            print(f"  Sign in as {first_admin.username!r} with ADMIN_PASSWORD.")
+        if first_admin:
+            for line in first_admin_notice(first_admin):
+                print(f"  {line}")
         else:
             print("  Sign in with your console account (add one: python -m jobs.users add NAME).")
         print(f"  Ready in {time.monotonic() - started:.0f} s. Press Ctrl-C to stop everything.")

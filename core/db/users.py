@@ -1,16 +1,17 @@
-"""Console users: bcrypt password hashes, failed-login counts and lockouts."""
+"""Console users: bcrypt password hashes, failed-login counts, lockouts and session versions."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 import bcrypt
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -18,13 +19,18 @@ from core.clock import as_datetime, utcnow
 from core.errors import NotFoundError, UserError
 
 COLLECTION = "users"
+# failed sign-ins under names nobody has, counted like an account's so both answer alike
+UNKNOWN_NAMES_COLLECTION = "sign_in_failures"
 ROLES = ("admin", "labeller")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_BYTES = 72  # bcrypt reads no further (and bcrypt 5 refuses longer input)
+WRONG_PASSWORD = "Wrong username or password; check both and try again."
 
 
 def ensure_indexes(database: Database) -> None:
     database[COLLECTION].create_index("username", unique=True)
+    database[UNKNOWN_NAMES_COLLECTION].create_index("username", unique=True)
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,8 @@ class User:
     locked_until: datetime | None
     created_by: str | None
     created_at: datetime
-    password_hash: str
+    password_hash: str = field(repr=False)
+    session_version: int = 0  # raised when the password changes: older sessions end
 
     @property
     def is_admin(self) -> bool:
@@ -58,6 +65,7 @@ class User:
             created_by=doc.get("created_by"),
             created_at=doc["created_at"],
             password_hash=doc["password_hash"],
+            session_version=int(doc.get("session_version", 0)),
         )
 
 
@@ -71,13 +79,21 @@ def check_username(username: str) -> str:
     return name
 
 
+def check_password_length(password: str) -> None:
+    """UserError for a password bcrypt cannot check (over 72 bytes in UTF-8)."""
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise UserError(
+            f"The password is longer than {MAX_PASSWORD_BYTES} bytes (UTF-8); use a shorter one."
+        )
+
+
 def check_password(password: str) -> None:
+    """UserError for a new password that is too short or too long."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(
             f"The password has {len(password)} characters; use at least {MIN_PASSWORD_LENGTH}."
         )
-    if len(password.encode()) > 72:
-        raise UserError("The password is longer than 72 bytes; use a shorter one.")
+    check_password_length(password)
 
 
 def hash_password(password: str) -> str:
@@ -95,6 +111,7 @@ class UserRepository:
 
     def __init__(self, database: Database) -> None:
         self._users = database[COLLECTION]
+        self._unknown_names = database[UNKNOWN_NAMES_COLLECTION]
 
     def add(
         self,
@@ -123,6 +140,7 @@ class UserRepository:
             "locked_until": None,
             "created_by": created_by,
             "created_at": utcnow(),
+            "session_version": 0,
         }
         try:
             self._users.insert_one(doc)
@@ -158,37 +176,49 @@ class UserRepository:
         lockout: timedelta = timedelta(minutes=15),
         now: datetime | None = None,
     ) -> User:
-        """The user if the password is right, else UserError (locks after repeated failures)."""
+        """The user if the password is right, else UserError (locks after repeated failures).
+
+        Names nobody has are counted and locked the same way, so the answers never tell
+        whether a name exists; each failure is one atomic `$inc`, so parallel guesses all count.
+        """
         now = now or utcnow()
-        user = self.find(username)
-        wrong = UserError("Wrong username or password; check both and try again.")
-        if user is None:
-            bcrypt.checkpw(password.encode(), _dummy_hash())  # same time as a real check
-            raise wrong
-        if user.is_locked(now):
-            minutes = max(1, round((user.locked_until - now).total_seconds() / 60))
+        check_password_length(password)
+        name = username.strip().lower()
+        user = self.find(name)
+        if user is not None:
+            locked_until = user.locked_until
+        else:
+            record = self._unknown_names.find_one({"username": name}) or {}
+            locked_until = as_datetime(record.get("locked_until"))
+        if locked_until is not None and locked_until > now:
+            minutes = max(1, round((locked_until - now).total_seconds() / 60))
             raise UserError(
-                f"Account {user.username!r} is locked after {max_failed_logins} failed sign-ins; "
+                f"Account {name!r} is locked after {max_failed_logins} failed sign-ins; "
                 f"try again in {minutes} minute{'s' if minutes > 1 else ''}."
             )
-        if bcrypt.checkpw(password.encode(), user.password_hash.encode()):
+        known_hash = user.password_hash.encode() if user is not None else _dummy_hash()
+        if bcrypt.checkpw(password.encode(), known_hash) and user is not None:
             self._users.update_one(
-                {"username": user.username},
+                {"username": name},
                 {"$set": {"failed_logins": 0, "locked_until": None, "last_login_at": now}},
             )
-            return self.get(user.username)
-        failures = user.failed_logins + 1
-        update: dict[str, Any] = {"failed_logins": failures}
-        if failures >= max_failed_logins:
-            update = {"failed_logins": 0, "locked_until": now + lockout}
-        self._users.update_one({"username": user.username}, {"$set": update})
-        if failures >= max_failed_logins:
+            return self.get(name)
+        if user is None and not USERNAME_PATTERN.match(name):
+            raise UserError(WRONG_PASSWORD)  # no one can have it: nothing to count
+        counts = self._users if user is not None else self._unknown_names
+        if _count_failure(
+            counts,
+            name,
+            max_failed_logins=max_failed_logins,
+            until=now + lockout,
+            is_new_name_allowed=user is None,
+        ):
             minutes = round(lockout.total_seconds() / 60)
             raise UserError(
-                f"Account {user.username!r} is now locked for {minutes} minutes after "
+                f"Account {name!r} is now locked for {minutes} minutes after "
                 f"{max_failed_logins} failed sign-ins; try again later."
             )
-        raise wrong
+        raise UserError(WRONG_PASSWORD)
 
     def change_password(self, username: str, old_password: str, new_password: str) -> None:
         user = self.get(username)
@@ -197,10 +227,14 @@ class UserRepository:
         self.set_password(username, new_password)
 
     def set_password(self, username: str, new_password: str) -> None:
+        """Set a password, unlock the account and end every session signed in before."""
         check_password(new_password)
         result = self._users.update_one(
             {"username": username.strip().lower()},
-            {"$set": {"password_hash": hash_password(new_password), "locked_until": None}},
+            {
+                "$set": {"password_hash": hash_password(new_password), "locked_until": None},
+                "$inc": {"session_version": 1},
+            },
         )
         if result.matched_count == 0:
             raise NotFoundError(f"No user named {username!r}; check the spelling.")
@@ -210,6 +244,44 @@ class UserRepository:
         user = self.get(username)
         if user.username == by.strip().lower():
             raise UserError("You cannot remove yourself; ask another administrator to do it.")
-        if user.is_admin and self.count_admins() <= 1:
-            raise UserError(f"{user.username!r} is the last administrator; add another first.")
+        if user.is_admin:
+            self._leave_admin_role(user.username)
         self._users.delete_one({"username": user.username})
+
+    def _leave_admin_role(self, username: str) -> None:
+        """Make an administrator a labeller unless no other administrator would be left.
+
+        Without transactions this is change-then-check: the role changes first, then the
+        remaining administrators are counted and the change is undone when none is left. Two
+        administrators removed at once can then both be refused, but never both removed.
+        """
+        changed = self._users.update_one(
+            {"username": username, "role": "admin"}, {"$set": {"role": "labeller"}}
+        )
+        if changed.modified_count and self.count_admins() == 0:
+            self._users.update_one({"username": username}, {"$set": {"role": "admin"}})
+            raise UserError(f"{username!r} is the last administrator; add another first.")
+
+
+def _count_failure(
+    counts: Collection,
+    username: str,
+    *,
+    max_failed_logins: int,
+    until: datetime,
+    is_new_name_allowed: bool,
+) -> bool:
+    """Count one failed sign-in atomically; lock the name and return True at the limit."""
+    record = counts.find_one_and_update(
+        {"username": username},
+        {"$inc": {"failed_logins": 1}},
+        upsert=is_new_name_allowed,  # never recreate a user removed meanwhile
+        return_document=ReturnDocument.AFTER,
+    )
+    if record is None or int(record.get("failed_logins", 0)) < max_failed_logins:
+        return False
+    locked = counts.update_one(
+        {"username": username, "failed_logins": {"$gte": max_failed_logins}},
+        {"$set": {"failed_logins": 0, "locked_until": until}},
+    )
+    return locked.modified_count > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,27 @@ def ensure_first_admin(
     users.add(name, generated, role="admin", created_by="first start")
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / INITIAL_PASSWORD_FILE
-    path.write_text(f"username: {name}\npassword: {generated}\n")
-    path.chmod(0o600)
+    write_private_file(path, f"username: {name}\npassword: {generated}\n")
     return FirstAdmin(name, generated, path)
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Write a new file only its owner can read, created so from the start.
+
+    An old file (or a link) at that path is removed first, never written through.
+    """
+    path.unlink(missing_ok=True)
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o600), "w") as file:
+        file.write(text)
+
+
+def first_admin_notice(first: FirstAdmin) -> list[str]:
+    """What the start-up output says about the first administrator's password."""
+    if first.password is None:
+        return [f"Sign in as {first.username!r} with ADMIN_PASSWORD."]
+    return [
+        f"Sign in as {first.username!r} with password {first.password!r}",
+        f"(also saved in {first.password_file}: delete that file after your first sign-in,",
+        "then change the password on the Users page)",
+    ]

@@ -7,13 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import jwt
+
+from core.clock import utcnow
 from core.db.users import User, UserRepository
 from core.errors import UserError
+from core.services.throttle import SignInThrottle
 
 # The session keys every console page relies on (admin contract): st.session_state[...]
 AUTH_STATUS_KEY = "authentication_status"
 USERNAME_KEY = "username"
 LAST_ACTIVITY_KEY = "last_activity"
+SESSION_VERSION_KEY = "session_version"  # the user's session_version when this session began
+COOKIE_ALGORITHM = "HS256"
 
 
 def is_session_valid(last_activity: float | None, now: float, timeout_minutes: int) -> bool:
@@ -42,7 +48,53 @@ def check_session(
         return SessionCheck(None)
     if not is_session_valid(state.get(LAST_ACTIVITY_KEY), now, timeout_minutes):
         return SessionCheck(None, has_expired=True)
-    return SessionCheck(users.find(username))
+    user = users.find(username)
+    if user is None or state.get(SESSION_VERSION_KEY, 0) != user.session_version:
+        return SessionCheck(None)  # removed, or its password changed since this session began
+    return SessionCheck(user)
+
+
+def session_state_for(user: User, *, now: float) -> dict[str, Any]:
+    """The session keys of a session that `user` opens at `now` (time.time())."""
+    return {
+        AUTH_STATUS_KEY: True,
+        USERNAME_KEY: user.username,
+        "name": user.display_name,
+        "roles": [user.role],
+        LAST_ACTIVITY_KEY: now,
+        SESSION_VERSION_KEY: user.session_version,
+    }
+
+
+def encode_session_cookie(user: User, *, key: str, expires_at: float) -> str:
+    """A signed sign-in cookie value for `user`, valid until `expires_at` (time.time())."""
+    claims = {
+        "username": user.username,
+        "exp_date": expires_at,  # streamlit-authenticator's name for it
+        "session_version": user.session_version,
+    }
+    return jwt.encode(claims, key, algorithm=COOKIE_ALGORITHM)
+
+
+def cookie_user(token: str | None, users: UserRepository, *, key: str, now: float) -> User | None:
+    """The user a sign-in cookie vouches for; None for a missing, forged, foreign, garbled or
+    expired cookie, a removed user or a session revoked since (never an exception)."""
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(token, key, algorithms=[COOKIE_ALGORITHM])
+    except jwt.InvalidTokenError:
+        return None
+    username, expires_at = claims.get("username"), claims.get("exp_date")
+    version = claims.get("session_version", 0)
+    if not isinstance(username, str) or not username:
+        return None
+    if not isinstance(expires_at, int | float) or isinstance(expires_at, bool) or expires_at < now:
+        return None
+    user = users.find(username)
+    if user is None or version != user.session_version:
+        return None
+    return user
 
 
 def expired_message(timeout_minutes: int) -> str:
@@ -59,18 +111,38 @@ def sign_in(
     *,
     max_failed_logins: int,
     lockout_minutes: int,
+    throttle: SignInThrottle | None = None,
+    client: str | None = None,
     now: datetime | None = None,
 ) -> User:
-    """The user if the password is right; UserError otherwise (the account locks after
-    `max_failed_logins` wrong passwords in a row, for `lockout_minutes`)."""
+    """The user if the password is right; UserError otherwise.
+
+    The account (or name) locks after `max_failed_logins` wrong passwords in a row, for
+    `lockout_minutes`; with a throttle, the client address is refused after its own limit.
+    """
     if not username.strip() or not password:
         raise UserError("Type your username and your password, then press Sign in.")
-    return users.authenticate(
-        username,
-        password,
-        max_failed_logins=max_failed_logins,
-        lockout=timedelta(minutes=lockout_minutes),
-        now=now,
+    now = now or utcnow()
+    if throttle is not None:
+        throttle.check(client, now)
+    try:
+        return users.authenticate(
+            username,
+            password,
+            max_failed_logins=max_failed_logins,
+            lockout=timedelta(minutes=lockout_minutes),
+            now=now,
+        )
+    except UserError:
+        if throttle is not None:
+            throttle.add_failure(client, now)
+        raise
+
+
+def client_throttle(*, max_failed_logins: int, lockout_minutes: int) -> SignInThrottle:
+    """The console's throttle: a client may fail twice as often as one account, per lockout."""
+    return SignInThrottle(
+        max_failures=2 * max_failed_logins, window=timedelta(minutes=lockout_minutes)
     )
 
 
