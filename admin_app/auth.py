@@ -1,20 +1,21 @@
 """The console's sign-in gate: every page calls `require_login(__file__)` first.
 
 Passwords are checked by `core.services.auth.sign_in` (UserRepository.authenticate), so the
-lockout after repeated failures always applies. streamlit-authenticator keeps the sign-in
-cookie (a reload within the session timeout needs no password) and signs out; its own
-password check is never used.
+lockout after repeated failures and the per-client throttle always apply. The sign-in cookie (a
+reload within the session timeout needs no password) is signed and read by core.services.auth,
+which treats a forged, foreign or garbled cookie as signed out; streamlit-authenticator only
+carries it to and from the browser and signs out. Its own password check is never used.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from datetime import datetime
 
 import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit.errors import StreamlitAPIException
-from streamlit_authenticator.utilities import LoginError
 
 from admin_app.console_pages import page_of
 from admin_app.resources import get_cookie_key, get_database, get_settings
@@ -23,12 +24,19 @@ from core.errors import UserError
 from core.services.auth import (
     AUTH_STATUS_KEY,
     LAST_ACTIVITY_KEY,
+    REVOKED_MESSAGE,
+    SESSION_VERSION_KEY,
     USERNAME_KEY,
     build_credentials,
     check_session,
+    client_throttle,
+    cookie_user,
+    encode_session_cookie,
     expired_message,
+    session_state_for,
     sign_in,
 )
+from core.services.throttle import SignInThrottle
 
 COOKIE_NAME = "cat_identifier_console"
 ROUTER = "app.py"  # relative to the main script: admin_app/app.py when pages run unrouted
@@ -70,6 +78,8 @@ def require_login(page_script: str) -> User:
         end_session()
         if check.has_expired:
             st.warning(expired_message(timeout))
+        elif check.is_revoked:
+            st.warning(REVOKED_MESSAGE)
         _stop_with("Please sign in to use the Cat Identifier console.")
     st.session_state[LAST_ACTIVITY_KEY] = time.time()
     if not page.may_open(check.user.role):
@@ -93,23 +103,27 @@ def _to_sign_in() -> None:
 
 
 def start_session(user: User) -> None:
-    st.session_state[AUTH_STATUS_KEY] = True
-    st.session_state[USERNAME_KEY] = user.username
-    st.session_state["name"] = user.display_name
-    st.session_state["roles"] = [user.role]
-    st.session_state[LAST_ACTIVITY_KEY] = time.time()
-    st.session_state["logout"] = None  # streamlit-authenticator: the cookie counts again
+    for key, value in session_state_for(user, now=time.time()).items():
+        st.session_state[key] = value
+    st.session_state["logout"] = None  # the cookie counts again
 
 
 def end_session() -> None:
     for key in (AUTH_STATUS_KEY, USERNAME_KEY, "name", "roles", LAST_ACTIVITY_KEY):
         st.session_state[key] = None
+    st.session_state.pop(SESSION_VERSION_KEY, None)
     st.session_state["logout"] = True  # streamlit-authenticator: ignore the cookie from now on
 
 
 def request_sign_out() -> None:
     """Button callback: sign out at the start of the next run, before any page renders."""
     st.session_state[SIGN_OUT_KEY] = True
+
+
+@st.cache_resource(show_spinner=False)
+def _throttle(max_failed_logins: int, lockout_minutes: int) -> SignInThrottle:
+    """One throttle per process and limits: every session counts into it."""
+    return client_throttle(max_failed_logins=max_failed_logins, lockout_minutes=lockout_minutes)
 
 
 def make_authenticator(users: UserRepository) -> stauth.Authenticate:
@@ -133,13 +147,10 @@ def session_user(authenticator: stauth.Authenticate, users: UserRepository) -> U
             authenticator.logout(location="unrendered")  # also deletes the cookie
         end_session()
         return None
-    if st.session_state.get(AUTH_STATUS_KEY) is not True:
-        try:
-            authenticator.login(location="unrendered")  # signs in from a valid cookie
-        except LoginError:  # the cookie names a user that was removed
-            end_session()
-        if st.session_state.get(AUTH_STATUS_KEY) is True:
-            st.session_state[LAST_ACTIVITY_KEY] = time.time()
+    if st.session_state.get(AUTH_STATUS_KEY) is not True and not st.session_state.get("logout"):
+        token = st.context.cookies.get(COOKIE_NAME)
+        if user := cookie_user(token, users, key=get_cookie_key(), now=time.time()):
+            start_session(user)  # any other cookie: signed out, the sign-in form shows
     timeout = get_settings().session_timeout_minutes
     check = check_session(st.session_state, users, now=time.time(), timeout_minutes=timeout)
     if check.user is None:
@@ -148,11 +159,21 @@ def session_user(authenticator: stauth.Authenticate, users: UserRepository) -> U
         end_session()
         if check.has_expired:
             st.session_state["sign_in_note"] = expired_message(timeout)
+        elif check.is_revoked:
+            st.session_state["sign_in_note"] = REVOKED_MESSAGE
         return None
     st.session_state[LAST_ACTIVITY_KEY] = time.time()
     if st.session_state.pop(SET_COOKIE_KEY, False):
-        authenticator.cookie_controller.set_cookie()
+        _set_cookie(authenticator, check.user, lifetime_s=timeout * 60)
     return check.user
+
+
+def _set_cookie(authenticator: stauth.Authenticate, user: User, *, lifetime_s: float) -> None:
+    """Send the browser a sign-in cookie that ends with the session timeout."""
+    expires_at = time.time() + lifetime_s
+    token = encode_session_cookie(user, key=get_cookie_key(), expires_at=expires_at)
+    cookies = authenticator.cookie_controller.cookie_model.cookie_manager
+    cookies.set(COOKIE_NAME, token, expires_at=datetime.fromtimestamp(expires_at))
 
 
 def sign_in_page(users: UserRepository) -> None:
@@ -176,6 +197,8 @@ def sign_in_page(users: UserRepository) -> None:
                     password,
                     max_failed_logins=settings.max_failed_logins,
                     lockout_minutes=settings.lockout_minutes,
+                    throttle=_throttle(settings.max_failed_logins, settings.lockout_minutes),
+                    client=st.context.ip_address,  # None for a visitor on this machine
                 )
             except UserError as err:
                 st.error(str(err))

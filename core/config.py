@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -16,6 +17,9 @@ from core.text import parse_yes_no
 MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
 SQL_SCHEMES = ("postgresql://", "postgresql+psycopg2://", "postgres://", "sqlite:///")
 RESIZE_MODES = ("pad", "crop")
+MIN_COOKIE_KEY_BYTES = 32
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_SECRET_PARAMETER = re.compile(r"(?i)([?&;][^=&;#]*(?:pass|pwd|secret|token|key)[^=&;#]*=)[^&;#]*")
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,12 @@ class Settings:
                 raise ConfigError(
                     f"{ENV_NAMES[name]} must be at least 1, not {getattr(self, name)}."
                 )
+        if self.auth_cookie_key and len(self.auth_cookie_key.encode()) < MIN_COOKIE_KEY_BYTES:
+            raise ConfigError(
+                f"AUTH_COOKIE_KEY is {len(self.auth_cookie_key.encode())} bytes long; use at "
+                f"least {MIN_COOKIE_KEY_BYTES} random bytes (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))') or unset it for a key per start."
+            )
         if not 1 <= self.max_upload_mb <= 1024:
             raise ConfigError(f"MAX_UPLOAD_MB={self.max_upload_mb} must be between 1 and 1024.")
         if self.backbone_weights and not Path(self.backbone_weights).is_file():
@@ -182,13 +192,19 @@ def _parse(variable: str, raw: str, type_name: Any) -> Any:
 
 
 def _redact(url: str) -> str:
-    """The URL with any password replaced, for messages."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    """The URL for messages: passwords, tokens and secret query values replaced by ***.
+
+    Everything before the last "@" is user information; only the user name of a well-formed
+    "scheme://user:password@" stays, any other form is hidden whole.
+    """
+    text = url
+    if "@" in text:
+        scheme = match.group(0) if (match := _SCHEME.match(text)) else ""
+        credentials, host = text[len(scheme) :].rsplit("@", 1)
+        user, has_password, _ = credentials.partition(":")
+        shown = f"{user}:***" if scheme and has_password and user else "***"
+        text = f"{scheme}{shown}@{host}"
+    return _SECRET_PARAMETER.sub(r"\1***", text)
 
 
 def check_port_free(variable: str, port: int, host: str = "127.0.0.1") -> None:

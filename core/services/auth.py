@@ -35,6 +35,7 @@ class SessionCheck:
 
     user: User | None
     has_expired: bool = False
+    is_revoked: bool = False  # the password changed since the session began
 
 
 def check_session(
@@ -49,8 +50,10 @@ def check_session(
     if not is_session_valid(state.get(LAST_ACTIVITY_KEY), now, timeout_minutes):
         return SessionCheck(None, has_expired=True)
     user = users.find(username)
-    if user is None or state.get(SESSION_VERSION_KEY, 0) != user.session_version:
-        return SessionCheck(None)  # removed, or its password changed since this session began
+    if user is None:
+        return SessionCheck(None)
+    if state.get(SESSION_VERSION_KEY, 0) != user.session_version:
+        return SessionCheck(None, is_revoked=True)
     return SessionCheck(user)
 
 
@@ -95,6 +98,9 @@ def cookie_user(token: str | None, users: UserRepository, *, key: str, now: floa
     if user is None or version != user.session_version:
         return None
     return user
+
+
+REVOKED_MESSAGE = "Your password was changed, which ended this session; sign in with the new one."
 
 
 def expired_message(timeout_minutes: int) -> str:

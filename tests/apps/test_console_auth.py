@@ -334,3 +334,34 @@ def test_first_administrator_comes_from_the_environment_when_the_console_starts_
     assert [t.value for t in at.title] == ["Training images"]
     assert UserRepository(mongo_db).get("root").created_by == "environment"
     assert not Path(settings.data_dir, "initial-admin-password.txt").exists()
+
+
+def test_a_password_over_72_bytes_gets_a_sentence_not_a_traceback(
+    settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console_env(monkeypatch, settings)
+    add_user(mongo_db, "ann")
+
+    at = submit_sign_in(console_test().run(), "ann", "é" * 40)
+
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The password is longer than 72 bytes (UTF-8); use a shorter one."
+    ]
+
+
+def test_a_password_changed_elsewhere_signs_this_session_out(
+    settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console_env(monkeypatch, settings)
+    add_user(mongo_db, "ann")
+    at = submit_sign_in(console_test().run(), "ann", PASSWORD)
+    assert [t.value for t in at.title] == ["Training images"]
+
+    UserRepository(mongo_db).set_password("ann", "changed-on-another-computer")
+    at.run()
+
+    assert not at.exception
+    assert "Training images" not in [t.value for t in at.title]
+    assert "Your password was changed" in at.warning[0].value
+    assert at.session_state["authentication_status"] is not True

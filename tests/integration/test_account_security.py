@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import jwt
 import pytest
 from pymongo.database import Database
 
@@ -16,7 +17,13 @@ from core.db.training_images import utcnow
 from core.db.users import UserRepository
 from core.errors import UserError
 from core.services.accounts import INITIAL_PASSWORD_FILE, ensure_first_admin
-from core.services.auth import check_session, session_state_for, sign_in
+from core.services.auth import (
+    check_session,
+    cookie_user,
+    encode_session_cookie,
+    session_state_for,
+    sign_in,
+)
 from core.services.throttle import SignInThrottle
 from tests.console_support import PASSWORD, add_user
 
@@ -199,3 +206,41 @@ def test_the_first_password_file_is_private_from_the_start(
     assert not first.password_file.is_symlink()
     assert first.password_file.stat().st_mode & 0o777 == 0o600
     assert first.password in first.password_file.read_text()
+
+
+KEY = "k" * 32
+
+
+def forged(claims: dict, *, key: str | None = KEY, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "a.b.c",
+        forged({"username": "ann", "exp_date": 4e9}, algorithm="HS512"),
+        forged({"username": "ann", "exp_date": 4e9}, key=None, algorithm="none"),
+        forged({"username": "ann", "exp_date": 4e9}, key="another-key-of-at-least-32-bytes!"),
+        forged({"username": "ann"}),
+        forged({"username": "ann", "exp_date": "tomorrow"}),
+        forged({"username": ["ann"], "exp_date": 4e9}),
+        forged({"username": "ann", "exp_date": 1.0}),  # expired
+        forged({"username": "nobody", "exp_date": 4e9}),
+    ],
+)
+def test_a_forged_foreign_or_garbled_cookie_signs_nobody_in(mongo_db: Database, token: str) -> None:
+    add_user(mongo_db, "ann")
+
+    assert cookie_user(token, UserRepository(mongo_db), key=KEY, now=time.time()) is None
+
+
+def test_a_sign_in_cookie_ends_when_the_password_changes(mongo_db: Database) -> None:
+    users = UserRepository(mongo_db)
+    ann = add_user(mongo_db, "ann")
+    token = encode_session_cookie(ann, key=KEY, expires_at=time.time() + 60)
+
+    assert cookie_user(token, users, key=KEY, now=time.time()).username == "ann"
+    users.set_password("ann", "a-fresh-password-9")
+    assert cookie_user(token, users, key=KEY, now=time.time()) is None

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from core.app_settings import read_secrets
-from core.config import Settings, check_port_free
+from core.config import Settings, _redact, check_port_free
 from core.errors import ConfigError
 
 
@@ -89,3 +89,44 @@ def test_broken_secrets_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="secrets.toml.* is not valid TOML"):
         read_secrets(secrets)
     assert read_secrets(tmp_path / "missing.toml") == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://ann:pw@db", "http://ann:***@db"),
+        ("mongodb://ann:p@ss/w:rd@db:27017/cats", "mongodb://ann:***@db:27017/cats"),
+        ("mongodb://tokenonly@db", "mongodb://***@db"),
+        ("ann:secretpw@db.internal:27017", "***@db.internal:27017"),
+        ("mongodb:ann:secretpw@db", "***@db"),
+        ("mongodb:/ann:secretpw@db", "***@db"),
+        (
+            "postgresql://db/cats?user=ann&password=secretpw",
+            "postgresql://db/cats?user=ann&password=***",
+        ),
+        (
+            "mongodb://db/?authSource=admin&PWD=secretpw#x",
+            "mongodb://db/?authSource=admin&PWD=***#x",
+        ),
+        ("mysql://db/x", "mysql://db/x"),
+    ],
+)
+def test_redact_hides_every_form_of_credentials(url: str, expected: str) -> None:
+    assert _redact(url) == expected
+
+
+@pytest.mark.parametrize(
+    "uri", ["ann:secretpw@db.internal", "mongodb:ann:secretpw@db", "mongo://x?password=secretpw"]
+)
+def test_a_bad_mongo_uri_is_named_without_its_password(uri: str) -> None:
+    with pytest.raises(ConfigError, match="MONGO_URI=.* is not a MongoDB URL") as caught:
+        Settings.from_env({"MONGO_URI": uri})
+    assert "secretpw" not in str(caught.value)
+
+
+def test_a_short_auth_cookie_key_is_refused_at_start_up() -> None:
+    with pytest.raises(ConfigError, match="AUTH_COOKIE_KEY is 11 bytes long; use at least 32") as e:
+        Settings.from_env({"AUTH_COOKIE_KEY": "short-key-1"})
+    assert "short-key-1" not in str(e.value) and "\n" not in str(e.value)
+    assert Settings.from_env({"AUTH_COOKIE_KEY": "k" * 32}).auth_cookie_key == "k" * 32
+    assert Settings.from_env({}).auth_cookie_key is None  # the console then makes a random one
