@@ -13,7 +13,7 @@ import jwt
 import pytest
 from pymongo.database import Database
 
-from core.db.training_images import utcnow
+from core.clock import utcnow
 from core.db.users import UserRepository
 from core.errors import UserError
 from core.services.accounts import INITIAL_PASSWORD_FILE, ensure_first_admin
