@@ -8,6 +8,8 @@ and never reloaded on an ordinary rerun).
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from app_shared.resources import MongoKey, database_for, get_settings, model_cache_for, mongo_key
@@ -25,6 +27,8 @@ FLAG_STYLE = {
     "note": (st.info, ":material/lightbulb:"),
 }
 CHOOSE, CAMERA = ":material/upload: Choose a photo", ":material/photo_camera: Take a photo"
+SETUP_ERROR = "The identifier is not set up correctly yet; please try again later."
+log = logging.getLogger("cat_identifier.breeder_app")
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -34,8 +38,14 @@ def _gallery(key: MongoKey, model_id: str) -> list[breeder.GalleryItem]:
 
 
 def show_unavailable(err: UserError) -> None:
+    log.error("The breeder page cannot reach its database: %s", err)
     st.error("The identifier cannot reach its database right now; please try again in a minute.")
-    st.caption(f"For the site's administrator: {err}")
+
+
+def show_setup_error(err: UserError) -> None:
+    """A visitor gets one generic sentence; the detail (hosts, paths) goes to the server log."""
+    log.error("The breeder page cannot start: %s", err)
+    st.error(SETUP_ERROR)
 
 
 def show_header(text: breeder.PageText) -> None:
@@ -203,7 +213,7 @@ try:
     settings = get_settings()
 except UserError as err:
     st.set_page_config(page_title="Cat Identifier", page_icon=":material/pets:")
-    st.error(str(err))
+    show_setup_error(err)
     st.stop()
 
 text = breeder.page_text(settings.schema)
@@ -219,7 +229,7 @@ except ServiceUnavailableError as err:
     show_unavailable(err)
     st.stop()
 except UserError as err:
-    st.error(str(err))
+    show_setup_error(err)
     st.stop()
 if loaded is None:
     st.info(
