@@ -2,7 +2,13 @@
 
 import streamlit as st
 
-from admin_app.auth import make_authenticator, request_sign_out, session_user, sign_in_page
+from admin_app.auth import (
+    UNEXPECTED_ERROR,
+    make_authenticator,
+    request_sign_out,
+    session_user,
+    sign_in_page,
+)
 from admin_app.console_pages import PAGES
 from admin_app.resources import get_database
 from core.db.users import UserRepository
@@ -37,4 +43,8 @@ else:
     with st.sidebar:
         st.caption(f"Signed in as **{user.display_name}** ({user.role})")
         st.button("Sign out", icon=":material/logout:", on_click=request_sign_out)
-    current.run()
+    try:
+        current.run()
+    except Exception:
+        st.error(UNEXPECTED_ERROR)
+        raise  # Streamlit logs it; client.showErrorDetails = false keeps the traceback off the page

@@ -42,6 +42,9 @@ COOKIE_NAME = "cat_identifier_console"
 ROUTER = "app.py"  # relative to the main script: admin_app/app.py when pages run unrouted
 SIGN_OUT_KEY = "sign_out_requested"
 SET_COOKIE_KEY = "sign_in_cookie_pending"
+UNEXPECTED_ERROR = (
+    "Something went wrong on this page; reload it, and tell an administrator if it happens again."
+)
 
 
 def _stop_with(message: str, *, is_error: bool = False) -> None:

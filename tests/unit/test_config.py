@@ -1,6 +1,7 @@
 """Configuration from the environment: defaults and one clear sentence per bad value."""
 
 import socket
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,9 @@ def test_a_short_auth_cookie_key_is_refused_at_start_up() -> None:
     assert "short-key-1" not in str(e.value) and "\n" not in str(e.value)
     assert Settings.from_env({"AUTH_COOKIE_KEY": "k" * 32}).auth_cookie_key == "k" * 32
     assert Settings.from_env({}).auth_cookie_key is None  # the console then makes a random one
+
+
+def test_both_apps_hide_error_details_from_visitors() -> None:
+    config = tomllib.loads((Path(__file__).parents[2] / ".streamlit" / "config.toml").read_text())
+
+    assert config["client"]["showErrorDetails"] is False
