@@ -1,0 +1,93 @@
+"""The console's sign-in cookie in a real browser: a bad cookie means signed out, never a
+traceback; a good one signs in until the password changes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from uuid import uuid4
+
+import jwt
+import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from admin_app.auth import COOKIE_NAME
+from core.db.indexes import ensure_all
+from core.db.users import UserRepository
+from core.services.auth import encode_session_cookie
+from tests.console_support import CONSOLE_APP, PASSWORD
+
+pytestmark = pytest.mark.browser
+
+COOKIE_KEY = "a-test-cookie-key-of-at-least-32-bytes"
+LATER = 4e9  # an expiry far ahead
+
+
+@pytest.fixture(scope="module")
+def console(
+    mongo_uri: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory, streamlit_server
+) -> Iterator[tuple[str, Database]]:
+    """A console server with a fixed cookie key and the administrator ann; (url, database)."""
+    db_name = f"test_cookie_{uuid4().hex[:8]}"
+    with MongoClient(mongo_uri, tz_aware=True) as client:
+        database = client[db_name]
+        ensure_all(database)
+        UserRepository(database).add("ann", PASSWORD)
+        env = {
+            "MONGO_URI": mongo_uri,
+            "MONGO_DB": db_name,
+            "DATABASE_URL": postgres_url,
+            "DATA_DIR": str(tmp_path_factory.mktemp("cookie-data")),
+            "AUTH_COOKIE_KEY": COOKIE_KEY,
+        }
+        yield streamlit_server(CONSOLE_APP, env).url, database
+        client.drop_database(db_name)
+
+
+def open_with_cookie(page, url: str, value: str) -> None:
+    page.context.add_cookies([{"name": COOKIE_NAME, "value": value, "url": url}])
+    page.goto(url)
+
+
+def signed(claims: dict, key: str | None = COOKIE_KEY, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "garbage",
+        signed({"username": "ann", "exp_date": LATER}, algorithm="HS512"),
+        signed({"username": "ann", "exp_date": LATER}, key=None, algorithm="none"),
+        signed({"username": "ann"}),
+        signed({"username": "ann", "exp_date": "tomorrow"}),
+    ],
+    ids=["garbage", "hs512", "alg-none", "no-expiry", "text-expiry"],
+)
+def test_a_bad_cookie_shows_the_sign_in_form_not_a_traceback(
+    browser_page, console: tuple[str, Database], cookie: str
+) -> None:
+    url, _ = console
+
+    open_with_cookie(browser_page, url, cookie)
+
+    browser_page.get_by_role("button", name="Sign in").wait_for()
+    assert browser_page.get_by_test_id("stException").count() == 0
+    assert browser_page.get_by_role("heading", name="Training images").count() == 0
+
+
+def test_a_good_cookie_signs_in_until_the_password_changes(
+    browser_page, console: tuple[str, Database]
+) -> None:
+    url, database = console
+    users = UserRepository(database)
+    cookie = encode_session_cookie(users.get("ann"), key=COOKIE_KEY, expires_at=time.time() + 600)
+
+    open_with_cookie(browser_page, url, cookie)
+    browser_page.get_by_role("heading", name="Training images").wait_for()
+
+    users.set_password("ann", "a-fresh-password-9")
+    browser_page.goto(url)
+    browser_page.get_by_role("button", name="Sign in").wait_for()
+    assert browser_page.get_by_role("heading", name="Training images").count() == 0
