@@ -365,3 +365,22 @@ def test_a_password_changed_elsewhere_signs_this_session_out(
     assert "Training images" not in [t.value for t in at.title]
     assert "Your password was changed" in at.warning[0].value
     assert at.session_state["authentication_status"] is not True
+
+
+def test_the_users_page_refuses_a_new_password_over_72_bytes(
+    settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console_env(monkeypatch, settings)
+    add_user(mongo_db, "ann")
+    at = signed_in(page_test("users.py"), "ann").run()
+    long = "é" * 40
+
+    text_input(at, "Current password").input(PASSWORD)
+    text_input(at, "New password").input(long)
+    text_input(at, "New password again").input(long)
+    button(at, "Change password").click()
+    at.run()
+
+    assert not at.exception
+    assert "longer than 72 bytes" in at.error[0].value
+    assert sign_in(UserRepository(mongo_db), "ann", PASSWORD, **LIMITS).username == "ann"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from pymongo.database import Database
 from core.clock import utcnow
 from core.db.users import UserRepository
 from core.errors import UserError
-from core.services.accounts import INITIAL_PASSWORD_FILE, ensure_first_admin
+from core.services.accounts import INITIAL_PASSWORD_FILE, ensure_first_admin, first_admin_notice
 from core.services.auth import (
     check_session,
     cookie_user,
@@ -244,3 +246,38 @@ def test_a_sign_in_cookie_ends_when_the_password_changes(mongo_db: Database) -> 
     assert cookie_user(token, users, key=KEY, now=time.time()).username == "ann"
     users.set_password("ann", "a-fresh-password-9")
     assert cookie_user(token, users, key=KEY, now=time.time()) is None
+
+
+def test_the_users_command_refuses_a_password_over_72_bytes(settings, mongo_db: Database) -> None:
+    long = "é" * 40
+    env = {
+        **os.environ,
+        "MONGO_URI": settings.mongo_uri,
+        "MONGO_DB": settings.mongo_db,
+        "DATA_DIR": str(settings.data_dir),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "jobs.users", "add", "ann", "--password-stdin"],
+        input=f"{long}\n{long}\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 2
+    assert "longer than 72 bytes" in result.stderr and "Traceback" not in result.stderr
+    assert UserRepository(mongo_db).count() == 0
+
+
+def test_the_start_up_output_says_to_delete_the_password_file(
+    mongo_db: Database, tmp_path: Path
+) -> None:
+    first = ensure_first_admin(
+        UserRepository(mongo_db), username=None, password=None, data_dir=tmp_path
+    )
+
+    notice = " ".join(first_admin_notice(first))
+
+    assert first.password in notice and str(first.password_file) in notice
+    assert "delete that file after your first sign-in" in notice
