@@ -111,6 +111,12 @@ def start_session(user: User) -> None:
     st.session_state["logout"] = None  # the cookie counts again
 
 
+def keep_session(user: User) -> None:
+    """Keep this session (and renew its cookie) after its own password change ended the others."""
+    st.session_state[SESSION_VERSION_KEY] = user.session_version
+    st.session_state[SET_COOKIE_KEY] = True
+
+
 def end_session() -> None:
     for key in (AUTH_STATUS_KEY, USERNAME_KEY, "name", "roles", LAST_ACTIVITY_KEY):
         st.session_state[key] = None

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from admin_app.auth import require_login
+from admin_app.auth import keep_session, require_login
 from admin_app.resources import get_database
 from core.clock import utcnow
 from core.db.users import ROLES, UserRepository
@@ -30,10 +30,11 @@ with st.form("change_password", clear_on_submit=True, width=480):
     repeat = st.text_input("New password again", type="password", autocomplete="new-password")
     if st.form_submit_button("Change password"):
         try:
-            change_own_password(users, user, current=current, new=new, repeat=repeat)
+            changed = change_own_password(users, user, current=current, new=new, repeat=repeat)
         except UserError as err:
             st.error(str(err))
         else:
+            keep_session(changed)
             done("Your password is changed; use it next time you sign in.")
 
 if not user.is_admin:

@@ -220,24 +220,28 @@ class UserRepository:
             )
         raise UserError(WRONG_PASSWORD)
 
-    def change_password(self, username: str, old_password: str, new_password: str) -> None:
+    def change_password(self, username: str, old_password: str, new_password: str) -> User:
+        """Set a new password after checking the old one; return the updated user."""
         user = self.get(username)
-        if not bcrypt.checkpw(old_password.encode(), user.password_hash.encode()):
+        too_long = len(old_password.encode()) > MAX_PASSWORD_BYTES  # bcrypt would raise
+        if too_long or not bcrypt.checkpw(old_password.encode(), user.password_hash.encode()):
             raise UserError("The current password is wrong; type it again.")
-        self.set_password(username, new_password)
+        return self.set_password(username, new_password)
 
-    def set_password(self, username: str, new_password: str) -> None:
+    def set_password(self, username: str, new_password: str) -> User:
         """Set a password, unlock the account and end every session signed in before."""
         check_password(new_password)
-        result = self._users.update_one(
+        doc = self._users.find_one_and_update(
             {"username": username.strip().lower()},
             {
                 "$set": {"password_hash": hash_password(new_password), "locked_until": None},
                 "$inc": {"session_version": 1},
             },
+            return_document=ReturnDocument.AFTER,
         )
-        if result.matched_count == 0:
+        if doc is None:
             raise NotFoundError(f"No user named {username!r}; check the spelling.")
+        return User.from_document(doc)
 
     def remove(self, username: str, *, by: str) -> None:
         """Remove another user; never yourself, never the last administrator."""

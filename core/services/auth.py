@@ -211,12 +211,13 @@ def add_user(
 
 def change_own_password(
     users: UserRepository, user: User, *, current: str, new: str, repeat: str
-) -> None:
-    """Change the signed-in user's password after checking the current one."""
+) -> User:
+    """Change the signed-in user's password after checking the current one; return the user
+    with its new session version (every other session of theirs ends)."""
     check_repeat(new, repeat)
     if new == current:
         raise UserError("The new password is the same as the current one; choose another.")
-    users.change_password(user.username, current, new)
+    return users.change_password(user.username, current, new)
 
 
 def remove_user(users: UserRepository, username: str, *, by: User) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from admin_app.console_pages import PAGE_ROLES, PAGES, PAGES_DIR, may_open, page_of
 from core.db.users import User
+from core.errors import UserError
 from core.services.auth import build_credentials, expired_message, is_session_valid
+from core.services.throttle import SignInThrottle
 
 NOW = 1_800_000_000.0
 
@@ -76,3 +78,29 @@ def test_every_page_file_is_declared_once_with_its_roles() -> None:
     assert page_of(PAGES_DIR / "models.py").roles == ("admin",)
     with pytest.raises(ValueError, match="'backups.py' is not a console page"):
         page_of("backups.py")
+
+
+def test_a_client_is_refused_after_its_failures_for_one_window() -> None:
+    throttle = SignInThrottle(max_failures=3, window=timedelta(minutes=15))
+    start = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
+
+    for minute in range(3):
+        throttle.check("203.0.113.9", start + timedelta(minutes=minute))
+        throttle.add_failure("203.0.113.9", start + timedelta(minutes=minute))
+
+    with pytest.raises(UserError, match="Too many failed sign-ins from your address; try again"):
+        throttle.check("203.0.113.9", start + timedelta(minutes=3))
+    throttle.check("198.51.100.7", start)  # another client
+    throttle.check(None, start)  # a visitor on this machine
+    throttle.check("203.0.113.9", start + timedelta(minutes=18))
+
+
+def test_old_failures_of_a_client_are_forgotten() -> None:
+    throttle = SignInThrottle(max_failures=3, window=timedelta(minutes=15))
+    start = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
+
+    throttle.add_failure("a", start)
+    throttle.add_failure("a", start + timedelta(minutes=1))
+    throttle.add_failure("a", start + timedelta(minutes=20))
+
+    throttle.check("a", start + timedelta(minutes=20))
