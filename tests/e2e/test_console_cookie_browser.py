@@ -91,3 +91,24 @@ def test_a_good_cookie_signs_in_until_the_password_changes(
     browser_page.goto(url)
     browser_page.get_by_role("button", name="Sign in").wait_for()
     assert browser_page.get_by_role("heading", name="Training images").count() == 0
+
+
+def test_signing_in_sets_a_cookie_that_survives_a_reload(
+    browser_page, console: tuple[str, Database]
+) -> None:
+    url, database = console
+    UserRepository(database).add("bob", PASSWORD)
+    page = browser_page
+    page.goto(url)
+    page.get_by_role("textbox", name="Username").fill("bob")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Training images").wait_for()
+    page.wait_for_function(
+        "name => document.cookie.split('; ').some(c => c.startsWith(name + '='))", arg=COOKIE_NAME
+    )
+
+    page.reload()
+
+    page.get_by_role("heading", name="Training images").wait_for()
+    assert page.get_by_role("button", name="Sign in").count() == 0
