@@ -15,7 +15,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from core.errors import UserError
+from core.errors import unknown_choice
 
 FORMATS = ("keras", "tflite", "savedmodel")
 METADATA_NAME = "model.json"
@@ -24,7 +24,7 @@ METADATA_NAME = "model.json"
 def check_format(name: str) -> None:
     """Raise UserError unless name is one of FORMATS."""
     if name not in FORMATS:
-        raise UserError(f"Export format {name!r} is not known; use one of: {', '.join(FORMATS)}.")
+        raise unknown_choice(f"Export format {name!r}", FORMATS)
 
 
 class _PassThrough(keras.layers.Layer):
