@@ -1,14 +1,15 @@
-"""Image bytes in, checked RGB pictures out: the one decode entry point, limits, resizing, hashes.
+"""Image bytes in, checked RGB pictures out: the one decode entry point and its limits.
 
 `decode_photo` is what every path should call: it checks the header, decodes only as many pixels
 as its consumers need (JPEG DCT scaling, then an integer box reduction), applies the EXIF
 orientation after that, and derives the model input, the thumbnail and the perceptual hash from
 that one reduced picture. Training and serving both call it, so the model sees the same pixels.
+Telling formats apart is in image_formats.py, fitting and hashing pictures in image_fit.py (their
+public names are importable from here too).
 """
 
 import hashlib
 import io
-import math
 import struct
 import warnings
 from dataclasses import dataclass
@@ -19,23 +20,35 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from core.errors import UserError
+from core.image_fit import (  # noqa: F401 - fit_image, PAD_COLOUR: importable from here too
+    PAD_COLOUR,
+    THUMBNAIL_SIDE,
+    check_fit,
+    fit_image,
+    make_thumbnail,
+    perceptual_hash,
+    to_model_array,
+    to_rgb,
+)
+from core.image_formats import (
+    ACCEPTED_FORMATS,  # noqa: F401 - importable from here too
+    ACCEPTED_NAMES,
+    describe_non_image,
+    foreign_format,
+    heif_format,
+    not_accepted_message,
+)
+from core.sizes import size_text
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MIN_SIDE = 32  # pixels, both sides
 DEFAULT_MAX_PIXELS = 40_000_000  # decompression-bomb limit
-ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
-THUMBNAIL_SIDE = 256  # pixels: the grids' thumbnails
 PREVIEW_SIDE = 720  # pixels: the largest preview shown (the breeder page's photo)
 DECODE_SIDE = max(THUMBNAIL_SIDE, PREVIEW_SIDE)  # longest side a reduced decode keeps, at least
 
-PAD_COLOUR = (128, 128, 128)
-_MEGABYTE = 1024 * 1024
 _CHUNK_BYTES = 1024 * 1024
-_ACCEPTED_NAMES = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 _OPEN_ORDER = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # only these parsers; JPEG opens MPO
-_FIT_REDUCING_GAP = 3.0  # model inputs within 0.3 of 255 (mean) of a plain bicubic resize
-_GREY_BAND_ROWS = 128  # rows converted at a time from 16/32-bit grey: small temporary arrays
 # What Pillow's format parsers and decoders raise on damaged or unusual data (UnidentifiedImageError
 # and DecompressionBombError are handled before these; MemoryError has its own message).
 _DECODE_ERRORS = (
@@ -50,8 +63,6 @@ _DECODE_ERRORS = (
     NotImplementedError,
     struct.error,
 )
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
-_AVIF_BRANDS = {b"avif", b"avis"}
 _ORIENTATIONS = {  # EXIF orientation -> the transpose that shows the picture upright
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -113,111 +124,14 @@ class _Cover:
         return max(1, min(max(size) // self.longest, min(size) // self.shortest))
 
 
-def _size_text(num_bytes: int, *, round_up: bool = False) -> str:
-    """A byte count in MB (KB below 1 MB); round_up so an excess never reads as the limit."""
-    unit, name = (_MEGABYTE, "MB") if num_bytes >= _MEGABYTE else (1024, "KB")
-    if round_up:
-        return f"{math.ceil(num_bytes * 10 / unit) / 10:g} {name}"
-    return f"{num_bytes / unit:.3g} {name}"
-
-
 def _too_big_error(filename: str, num_bytes: int | None, max_bytes: int) -> ImageError:
     """The one message for a file over the byte limit; num_bytes None if not read to the end."""
-    size = "" if num_bytes is None else f"{_size_text(num_bytes, round_up=True)}, "
+    size = "" if num_bytes is None else size_text(num_bytes, round_up=True, min_unit="KB") + ", "
+    limit = size_text(max_bytes, min_unit="KB")
     return ImageError(
-        f"Image {filename!r} is {size}over the {_size_text(max_bytes)} limit; "
+        f"Image {filename!r} is {size}over the {limit} limit; "
         f"upload a smaller or more compressed copy."
     )
-
-
-def _iso_brands(data: bytes) -> set[bytes]:
-    """The major and compatible brands of an ISO media file's leading ftyp box (HEIC, MP4...)."""
-    if data[4:8] != b"ftyp" or len(data) < 12:
-        return set()
-    box_size = min(int.from_bytes(data[:4], "big"), len(data), 4096)
-    brands = {data[8:12]}
-    brands.update(data[offset : offset + 4] for offset in range(16, box_size - 3, 4))
-    return brands
-
-
-def _heif_format(data: bytes) -> str | None:
-    """ "HEIC" or "AVIF" for a HEIF file, told by its ftyp box's brands; None for anything else."""
-    brands = _iso_brands(data)
-    if brands & _HEIF_BRANDS:
-        return "HEIC"
-    return "AVIF" if brands & _AVIF_BRANDS else None
-
-
-def _foreign_format(data: bytes) -> str | None:
-    """The name of the other image format whose signature a binary file starts with, if any."""
-    Image.init()
-    prefix = data[:16]
-    for name in Image.ID:
-        accept = Image.OPEN[name][1]
-        if name not in ACCEPTED_FORMATS and accept is not None and accept(prefix) is True:
-            return name
-    return None
-
-
-def _not_accepted_error(filename: str, fmt: str) -> ImageError:
-    """The one message for an image in a format we do not take."""
-    if fmt == "HEIC":
-        return ImageError(
-            f"Image {filename!r} is in HEIC format (an iPhone's default), which we cannot read; "
-            f"save it as JPEG (on the iPhone: Settings > Camera > Formats > Most Compatible, or "
-            f"share it by mail) and upload it again."
-        )
-    return ImageError(
-        f"Image {filename!r} is in {fmt} format, which is not accepted; "
-        f"save it as {_ACCEPTED_NAMES} and upload it again."
-    )
-
-
-def _describe_non_image(data: bytes) -> str | None:
-    """Say what a file that Pillow cannot identify looks like (None: some binary file)."""
-    if _iso_brands(data):
-        return "a video or other ISO media file, not a photo"
-    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in head:
-        return "an HTML page, perhaps an error or login page saved instead of the picture"
-    if b"\x00" not in head:
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            return "a text file"
-    return None
-
-
-def _grey_to_8bit(image: Image.Image) -> Image.Image:
-    """16/32-bit or float grey as 8-bit "L", a band of rows at a time (no big temporary array)."""
-    is_wide = image.mode.startswith("I;16") or (image.mode == "I" and image.getextrema()[1] > 255)
-    grey = Image.new("L", image.size)
-    for top in range(0, image.height, _GREY_BAND_ROWS):
-        box = (0, top, image.width, min(top + _GREY_BAND_ROWS, image.height))
-        band = np.asarray(image.crop(box))
-        if band.dtype.kind == "f":
-            band = np.clip(np.rint(band), 0, 255)  # float32 from Pillow's "F" mode
-        elif is_wide:  # 0..65535 -> 0..255, rounded: (2v + 257) // 514 == round(v / 257)
-            band = (np.clip(band, 0, 65535).astype(np.uint32) * 2 + 257) // 514
-        else:
-            band = np.clip(band, 0, 255)
-        grey.paste(Image.fromarray(band.astype(np.uint8), "L"), box)
-    return grey
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to RGB: alpha composited on white, 16/32-bit scaled to 8-bit."""
-    if image.mode == "RGB":
-        return image
-    if image.mode.startswith(("I", "F")):
-        return _grey_to_8bit(image).convert("RGB")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or image.has_transparency_data:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
 
 
 def _check_header(image: Image.Image, filename: str, min_side: int, max_pixels: int) -> None:
@@ -247,9 +161,9 @@ def _load_reduced(opened: Image.Image, cover: _Cover | None) -> tuple[Image.Imag
     image: Image.Image = opened
     if cover is not None and (factor := cover.factor(image.size)) > 1:
         if image.mode not in ("RGB", "RGBA", "L", "LA", "CMYK"):
-            image = _to_rgb(image)  # palette and 16-bit: to 8 bits first
+            image = to_rgb(image)  # palette and 16-bit: to 8 bits first
         image = image.reduce(factor)  # a box filter: fast; the resizes after it smooth it
-    image = _to_rgb(image)
+    image = to_rgb(image)
     if orientation in _ORIENTATIONS:
         image = image.transpose(_ORIENTATIONS[orientation])
     return image, orientation in (5, 6, 7, 8)  # these turn it a quarter: the sides swap
@@ -269,8 +183,8 @@ def _decode(
         raise ImageError(f"Image {filename!r} is empty (0 bytes); upload the file again.")
     if len(data) > max_bytes:
         raise _too_big_error(filename, len(data), max_bytes)
-    if heif := _heif_format(data):  # refused before any parser: Pillow cannot open HEIC
-        raise _not_accepted_error(filename, heif)
+    if heif := heif_format(data):  # refused before any parser: Pillow cannot open HEIC
+        raise ImageError(not_accepted_message(filename, heif))
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -280,12 +194,12 @@ def _decode(
                 width, height = opened.size
                 image, is_turned = _load_reduced(opened, cover)
         except UnidentifiedImageError as err:
-            kind = _describe_non_image(data)  # first: text such as "Pyjamas" looks like PPM
-            if kind is None and (foreign := _foreign_format(data)):
-                raise _not_accepted_error(filename, foreign) from err
+            kind = describe_non_image(data)  # first: text such as "Pyjamas" looks like PPM
+            if kind is None and (foreign := foreign_format(data)):
+                raise ImageError(not_accepted_message(filename, foreign)) from err
             raise ImageError(
                 f"File {filename!r} is not an image ({kind or 'not a file type we recognise'}); "
-                f"upload a {_ACCEPTED_NAMES} picture."
+                f"upload a {ACCEPTED_NAMES} picture."
             ) from err
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             pillow_limit = Image.MAX_IMAGE_PIXELS or max_pixels  # Pillow may stop below ours
@@ -348,7 +262,7 @@ def decode_photo(
             (fitted by resize_mode, "pad" or "crop"), the same for training and serving.
     """
     if model_size is not None:
-        _check_fit(model_size, resize_mode)
+        check_fit(model_size, resize_mode)
     side = model_size or 1
     cover = _Cover(max(DECODE_SIDE, side), side if resize_mode == "crop" else 1)
     fmt, (width, height), image = _decode(
@@ -380,69 +294,6 @@ def read_limited(stream: BinaryIO, max_bytes: int, filename: str) -> bytes:
     if len(data) > max_bytes:
         raise _too_big_error(filename, None, max_bytes)
     return data
-
-
-def make_thumbnail(image: Image.Image, size: int = THUMBNAIL_SIDE) -> bytes:
-    """JPEG bytes of the image with its longest side at most size pixels, aspect ratio kept."""
-    thumbnail = _to_rgb(image.copy())
-    thumbnail.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
-    buffer = io.BytesIO()
-    thumbnail.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
-
-
-def _check_fit(size: int, mode: str) -> None:
-    """ValueError for a fit mode or size that fit_image cannot do."""
-    if mode not in ("pad", "crop"):
-        raise ValueError(f"fit mode {mode!r} is not supported; use 'pad' or 'crop'.")
-    if size < 1:
-        raise ValueError(f"size {size!r} must be a positive number of pixels.")
-
-
-def fit_image(image: Image.Image, size: int, mode: str = "pad") -> Image.Image:
-    """A size x size RGB image without stretching: letterboxed on grey ("pad") or centre-cropped.
-
-    The geometry of ImageOps.pad and ImageOps.fit; the resize first box-reduces to at least
-    _FIT_REDUCING_GAP times the size (Pillow's reducing_gap), 4-6x faster from a large picture.
-    """
-    _check_fit(size, mode)
-    rgb = _to_rgb(image)
-    width, height = rgb.size
-    bicubic = Image.Resampling.BICUBIC
-    if mode == "crop":
-        side = min(width, height)
-        left, top = (width - side) * 0.5, (height - side) * 0.5
-        box = (left, top, left + side, top + side)
-        return rgb.resize((size, size), bicubic, box=box, reducing_gap=_FIT_REDUCING_GAP)
-    if width >= height:
-        target = (size, max(1, round(height / width * size)))
-    else:
-        target = (max(1, round(width / height * size)), size)
-    resized = rgb.resize(target, bicubic, reducing_gap=_FIT_REDUCING_GAP)
-    if target == (size, size):
-        return resized
-    padded = Image.new("RGB", (size, size), PAD_COLOUR)
-    padded.paste(resized, (round((size - target[0]) * 0.5), round((size - target[1]) * 0.5)))
-    return padded
-
-
-def to_model_array(image: Image.Image, size: int, mode: str = "pad") -> np.ndarray:
-    """The image fitted to size x size as a uint8 array of shape (size, size, 3)."""
-    return np.array(fit_image(image, size, mode), dtype=np.uint8)
-
-
-def perceptual_hash(image: Image.Image) -> str:
-    """64-bit difference hash (dHash) of the image as 16 hex characters."""
-    grey = np.asarray(image.convert("L").resize((9, 8), Image.Resampling.LANCZOS), dtype=np.int16)
-    bits = grey[:, 1:] > grey[:, :-1]  # 8 rows x 8 comparisons, left to right
-    return np.packbits(bits).tobytes().hex()
-
-
-def hash_distance(a: str, b: str) -> int:
-    """Hamming distance (number of differing bits) between two perceptual hashes."""
-    if len(a) != len(b):
-        raise ValueError(f"perceptual hashes {a!r} and {b!r} have different lengths.")
-    return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
 def is_image_filename(name: str) -> bool:

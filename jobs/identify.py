@@ -10,8 +10,7 @@ from core.config import Settings
 from core.db.database import get_database
 from core.db.models import ModelRepository
 from core.errors import UserError
-from core.images import decode_image
-from core.services.predictions import ActiveModelCache, identify, result_to_json
+from core.services.predictions import ActiveModelCache, decode_for, identify, result_to_json
 from jobs._cli import run_cli
 
 
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             answers.append({"file": str(path), "error": f"{path} cannot be read: {err.strerror}."})
             continue
         try:
-            image = decode_image(data, path.name, max_bytes=settings.max_upload_bytes)
+            image = decode_for(loaded, data, path.name, max_bytes=settings.max_upload_bytes)
         except UserError as err:
             answers.append({"file": str(path), "error": str(err)})
             continue

@@ -19,13 +19,14 @@ from core import genetics
 from core.db.models import ModelRepository
 from core.db.predictions import Prediction, PredictionRepository
 from core.errors import ServiceUnavailableError
-from core.images import DEFAULT_MAX_BYTES, decode_image
+from core.images import DEFAULT_MAX_BYTES
 from core.labels import LabelSchema, Trait
 from core.ml.targets import value_name
 from core.services.predictions import (
     ActiveModelCache,
     LoadedModel,
     NoActiveModelError,
+    decode_for,
     identify,
     store_prediction,
 )
@@ -243,7 +244,7 @@ def identify_upload(
     started = time.perf_counter()
     step = on_step or (lambda _text: None)
     step(READING)
-    image = decode_image(data, filename or "photo", max_bytes=max_bytes)
+    image = decode_for(loaded, data, filename or "photo", max_bytes=max_bytes)  # decoded once
     step(page_text(loaded.record.schema).working)
     result = identify(loaded, image)
     step("Writing down the result…")

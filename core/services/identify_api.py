@@ -24,7 +24,7 @@ from core.db.models import ModelRepository
 from core.db.predictions import PredictionRepository
 from core.db.sql import normalise_url
 from core.errors import ServiceUnavailableError, UserError
-from core.images import DecodedImage, decode_image
+from core.images import decode_photo
 from core.labels import LabelSchema
 from core.services.identify_json import identify_response, model_json
 from core.services.identify_requests import MULTIPART_OVERHEAD_BYTES, parse_feedback
@@ -32,6 +32,7 @@ from core.services.predictions import (
     ActiveModelCache,
     LoadedModel,
     NoActiveModelError,
+    decode_for,
     identify,
     record_feedback,
     store_prediction,
@@ -109,8 +110,13 @@ class IdentifyService:
         self, data: bytes, filename: str, *, store: bool, keep_photo: bool
     ) -> dict[str, Any]:
         """Decode the photo, predict with the active model and (unless store=False) store it."""
-        image: DecodedImage = decode_image(data, filename, max_bytes=self.settings.max_upload_bytes)
-        loaded = self.loaded_model()
+        max_bytes = self.settings.max_upload_bytes
+        try:
+            loaded = self.loaded_model()
+        except Exception:  # no model or no database: a bad photo is still what is said first
+            decode_photo(data, filename, max_bytes=max_bytes)
+            raise
+        image = decode_for(loaded, data, filename, max_bytes=max_bytes)  # one reduced decode
         result = identify(loaded, image)  # concurrent requests predict in parallel threads
         prediction_id = None
         if store:

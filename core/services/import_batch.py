@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -11,7 +14,14 @@ from pymongo.errors import PyMongoError
 from core.db.training_images import TrainingImageRepository
 from core.errors import UserError
 from core.labels import Label, LabelSchema, label_from_folder_name
-from core.services.imports import ImportOutcome, ImportReport, NearDuplicateIndex, import_image
+from core.services.imports import (
+    CheckedImage,
+    ImportOutcome,
+    ImportReport,
+    NearDuplicateIndex,
+    check_image,
+    store_checked,
+)
 
 Progress = Callable[[int, int, str], None]  # (done, total, current filename)
 
@@ -64,8 +74,28 @@ class FolderLabels:
         return notes
 
 
+@dataclass(frozen=True)
+class _Store:
+    """An image being decoded in a worker, and how to store it when its turn comes."""
+
+    shown: str
+    checked: Future[CheckedImage | ImportOutcome]
+    labelled_by: str | None
+    origin: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class _Tick:
+    filename: str
+
+
 class ImportBatch:
-    """One import: a shared near-duplicate index, the report, progress and a stop switch."""
+    """One import: a shared near-duplicate index, the report, progress and a stop switch.
+
+    Images are decoded in a pool of worker threads (Pillow decodes without the GIL) while this
+    thread reads the next files; they are stored, reported and ticked in the order given. At
+    most `in_flight` images wait at a time, so memory stays bounded however many are imported.
+    """
 
     def __init__(
         self,
@@ -77,6 +107,7 @@ class ImportBatch:
         max_bytes: int,
         progress: Progress | None,
         label: Mapping[str, Any] | None = None,
+        workers: int | None = None,
     ) -> None:
         self.repository, self.schema, self.by, self.source = repository, schema, by, source
         self.max_bytes = max_bytes
@@ -87,6 +118,11 @@ class ImportBatch:
         self.stop_reason: str | None = None  # set when the database stops answering
         self.done, self.total = 0, 0
         self._progress = progress
+        self._workers = max(1, workers or os.cpu_count() or 1)
+        self.in_flight = self._workers + 1  # images decoded or waiting to be stored
+        self._pool: ThreadPoolExecutor | None = None
+        self._queue: deque[_Store | ImportOutcome | _Tick] = deque()
+        self._stores = 0  # _Store entries in the queue
 
     def store(
         self,
@@ -101,38 +137,77 @@ class ImportBatch:
 
         origin: source_url, licence and creator of an image found on the web.
         """
-        shown = shown_as or filename
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="import-decode")
+        checked = self._pool.submit(
+            check_image,
+            data,
+            filename,
+            schema=self.schema,
+            label=label,
+            max_bytes=self.max_bytes,
+        )
+        labelled_by = self.by if label else None
+        self._queue.append(_Store(shown_as or filename, checked, labelled_by, origin))
+        self._stores += 1
+        self._drain(self.in_flight)
+
+    def reject(self, filename: str, reason: str) -> None:
+        self._queue.append(ImportOutcome(filename, "rejected", reason=reason))
+        self._drain(self.in_flight)
+
+    def tick(self, filename: str) -> None:
+        self._queue.append(_Tick(filename))
+        self._drain(self.in_flight)
+
+    def finish(self) -> ArchiveReport:
+        """Wait for every image to be stored, then return the report."""
+        self._drain(0)
+        if self._pool is not None:
+            self._pool.shutdown()
+        self.report.notes.extend(self.labels.notes())
+        return self.report
+
+    def _drain(self, keep: int) -> None:
+        """Store, report and tick in order until at most `keep` images are still waiting."""
         try:
-            outcome = import_image(
+            while self._queue and (self._stores > keep or not isinstance(self._queue[0], _Store)):
+                entry = self._queue.popleft()
+                if isinstance(entry, _Store):
+                    self._stores -= 1
+                    self.report.add(self._write(entry))
+                elif isinstance(entry, ImportOutcome):
+                    self.report.add(entry)
+                else:
+                    self.done += 1
+                    if self._progress:
+                        self._progress(self.done, max(self.total, self.done), entry.filename)
+        except BaseException:  # a bug or an interrupt: stop the workers, keep what is stored
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    def _write(self, entry: _Store) -> ImportOutcome:
+        """Store one checked image (its decode waited for), or say why it was not."""
+        checked = entry.checked.result()
+        if self.stop_reason:
+            return ImportOutcome(entry.shown, "rejected", reason=self.stop_reason)
+        if isinstance(checked, ImportOutcome):
+            return replace(checked, filename=entry.shown)
+        try:
+            outcome = store_checked(
                 self.repository,
-                data,
-                filename,
+                checked,
                 source=self.source,
-                schema=self.schema,
-                label=label,
-                labelled_by=self.by if label else None,
+                labelled_by=entry.labelled_by,
                 near_duplicates=self.index,
-                max_bytes=self.max_bytes,
-                **origin,
+                **entry.origin,
             )
-            outcome = replace(outcome, filename=shown)
         except PyMongoError as err:
             self.stop_reason = (
-                f"Not imported: the database stopped answering at {shown!r} "
+                f"Not imported: the database stopped answering at {entry.shown!r} "
                 f"({type(err).__name__}); the images stored before it are kept, so run the "
                 "import again to add the rest (already stored ones are skipped)."
             )
-            outcome = ImportOutcome(shown, "rejected", reason=self.stop_reason)
-        self.report.add(outcome)
-
-    def reject(self, filename: str, reason: str) -> None:
-        self.report.add(ImportOutcome(filename, "rejected", reason=reason))
-
-    def tick(self, filename: str) -> None:
-        self.done += 1
-        if self._progress:
-            self._progress(self.done, max(self.total, self.done), filename)
-
-    def finish(self) -> ArchiveReport:
-        self.report.notes.extend(self.labels.notes())
-        return self.report
+            return ImportOutcome(entry.shown, "rejected", reason=self.stop_reason)
+        return replace(outcome, filename=entry.shown)

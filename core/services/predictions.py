@@ -8,12 +8,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from pymongo.errors import PyMongoError
 
 from core.db.models import ModelRecord, ModelRepository
 from core.db.predictions import PredictionRepository
 from core.errors import ServiceUnavailableError, UserError
-from core.images import DecodedImage, make_thumbnail
+from core.exif import strip_location
+from core.images import (
+    DEFAULT_MAX_BYTES,
+    DecodedImage,
+    Photo,
+    decode_photo,
+    make_thumbnail,
+    to_model_array,
+)
 from core.labels import LabelSchema
 
 if TYPE_CHECKING:
@@ -124,9 +133,32 @@ class ActiveModelCache:
         return {"loaded": False, "state": "loading", "active_id": active_id}
 
 
+def decode_for(
+    loaded: LoadedModel, data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Photo:
+    """Decode a photo once, reduced, with the model's input ready; ImageError if unusable."""
+    record = loaded.record
+    return decode_photo(
+        data,
+        filename,
+        model_size=record.image_size,
+        resize_mode=record.resize_mode,
+        max_bytes=max_bytes,
+    )
+
+
+def model_input(loaded: LoadedModel, image: DecodedImage) -> np.ndarray:
+    """The model's input for a decoded photo: a Photo's own when it was fitted for this model."""
+    predictor = loaded.predictor
+    array = image.model_array if isinstance(image, Photo) else None
+    if array is not None and array.shape == (predictor.image_size, predictor.image_size, 3):
+        return array
+    return to_model_array(image.image, predictor.image_size, predictor.resize_mode)
+
+
 def identify(loaded: LoadedModel, image: DecodedImage) -> PredictionResult:
-    """The model's prediction for one decoded photo."""
-    return loaded.predictor.predict_images([image.image])[0]
+    """The model's prediction for one decoded photo (a Photo's model input is not fitted again)."""
+    return loaded.predictor.predict_arrays(model_input(loaded, image)[np.newaxis])[0]
 
 
 def confidence_of(result: PredictionResult) -> float:
@@ -143,7 +175,10 @@ def store_prediction(
     channel: str,
     keep_photo: bool,
 ) -> str:
-    """Store the prediction; the photo and its thumbnail only with the owner's consent."""
+    """Store the prediction; the photo (without its location) and thumbnail only with consent."""
+    thumbnail = None
+    if keep_photo:
+        thumbnail = image.thumbnail if isinstance(image, Photo) else make_thumbnail(image.image)
     return predictions.add(
         sha256=image.sha256,
         model_id=loaded.record.id,
@@ -152,8 +187,8 @@ def store_prediction(
         unsure=result.unsure,
         confidence=confidence_of(result),
         channel=channel,
-        image=image.data if keep_photo else None,
-        thumbnail=make_thumbnail(image.image) if keep_photo else None,
+        image=strip_location(image.data) if keep_photo else None,
+        thumbnail=thumbnail,
         filename=image.filename,
     )
 

@@ -14,10 +14,10 @@ from core.images import (
     Photo,
     decode_image,
     decode_photo,
-    hash_distance,
     perceptual_hash,
     to_model_array,
 )
+from core.services.imports import hash_distances
 from tests.image_corpus import BLUE, CORPUS, RED, CorpusCase, encode, two_halves
 
 GOOD = [pytest.param(case, id=case.name) for case in CORPUS if case.expected == "ok"]
@@ -37,6 +37,11 @@ def photo_like(size: tuple[int, int], seed: int = 0) -> Image.Image:
 
 def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def distance(a: str, b: str) -> int:
+    """Differing bits between two perceptual hashes."""
+    return int(hash_distances(a, [b])[0])
 
 
 def close_to(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 12) -> bool:
@@ -124,7 +129,7 @@ def test_decode_photo_thumbnail_and_hash_come_from_the_reduced_picture(phone_jpe
 
     thumbnail = Image.open(io.BytesIO(photo.thumbnail))
     assert (thumbnail.format, thumbnail.size) == ("JPEG", (256, 192))
-    assert hash_distance(photo.perceptual_hash, perceptual_hash(full.image)) <= 2
+    assert distance(photo.perceptual_hash, perceptual_hash(full.image)) <= 2
 
 
 def test_decode_photo_keeps_what_a_larger_model_needs(phone_jpeg: bytes) -> None:
