@@ -37,6 +37,8 @@ from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.demo.samples import demo_samples, encode_jpeg
 from core.labels import CAT_PHENOTYPE, DOG_BREED, LabelSchema
+from tests.image_corpus import encode
+from tests.integration.test_phone_photos import phone_files, photo_like
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-8c1f"
@@ -266,6 +268,9 @@ def test_identify_without_a_file_is_400(plain_api: Api, send: dict, fragment: st
     assert_error(response, 400, fragment, "curl -F image=@cat.jpg")
 
 
+PROGRESSIVE = encode(photo_like((1600, 1200), seed=3), "JPEG", quality=85, progressive=True)
+
+
 @pytest.mark.parametrize(
     ("filename", "data", "fragment"),
     [
@@ -273,6 +278,8 @@ def test_identify_without_a_file_is_400(plain_api: Api, send: dict, fragment: st
         ("page.png", b"<!doctype html><html><body>login</body></html>", "an HTML page"),
         ("empty.jpg", b"", "is empty"),
         ("cut.jpg", photos("cat_phenotype", 1)[0][:3000], "truncated or corrupt"),
+        ("IMG_0042.HEIC", dict(phone_files())["IMG_0042.HEIC"], "is in HEIC format"),
+        ("cut-progressive.jpg", PROGRESSIVE[: len(PROGRESSIVE) // 2], "truncated or corrupt"),
     ],
 )
 def test_identify_with_a_file_that_is_not_a_usable_image_is_422(
@@ -646,6 +653,22 @@ def test_identify_gives_what_the_prediction_service_gives_in_process(cat_api: Ap
         assert answer["label"] == local.label and answer["unsure"] == local.unsure
         for name, trait in answer["traits"].items():
             assert trait["probability"] == pytest.approx(local.traits[name].probability, abs=2e-4)
+
+
+@pytest.mark.slow
+def test_phone_photos_are_identified_and_the_bad_ones_named_in_one_sentence(
+    cat_api: Api,
+) -> None:
+    for filename, data in phone_files():
+        files = {"image": (filename, data, "application/octet-stream")}
+        response = httpx.post(f"{cat_api.url}/identify", files=files, params={"store": "false"})
+
+        if filename in ("IMG_0042.HEIC", "cut.jpg"):
+            message = assert_error(response, 422, repr(filename))
+            assert message.count(". ") == 0, message
+        else:
+            assert response.status_code == 200, (filename, response.text)
+            assert response.json()["label"], filename
 
 
 @pytest.mark.slow
