@@ -27,6 +27,7 @@ SECTIONS: dict[str, str] = {  # --only name: module in jobs/bench/ whose bench_r
     "api": "api",
     "breeder": "breeder",
     "phone": "phone",
+    "phone_import": "phone_import",
 }
 
 
