@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 
 GPS_IFD_TAG = 0x8825
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
@@ -23,7 +24,7 @@ _XMP_GPS = re.compile(
     rb"|<(exif|exifEX):GPS(\w*)\b[^>]*?(?:/>|>.*?</\1:GPS\2\s*>)",  # an element
     re.DOTALL,
 )
-_METADATA_MARKS = (b"Exif", b"eXIf", b"EXIF", b"ns.adobe.com/xap")  # JPEG, PNG, WebP, XMP
+_METADATA_MARKS = (b"eXIf", b"EXIF", b"ns.adobe.com/xap")  # PNG and WebP EXIF, XMP
 _JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # markers without a length
 
 
@@ -73,33 +74,38 @@ def _blank_xmp_gps(xmp: bytearray) -> bool:
     return changed
 
 
-def _strip_jpeg(data: bytearray) -> None:
-    """Blank GPS in the APP1 (EXIF and XMP) segments before the image data."""
+def _jpeg_segments(data: bytes | bytearray) -> Iterator[tuple[int, int, int]]:
+    """(marker, body start, body end) of each segment before the image data."""
     offset = 2
     while offset + 4 <= len(data) and data[offset] == 0xFF:
         marker = data[offset + 1]
         if marker == 0xFF:  # fill byte
             offset += 1
-            continue
-        if marker in _JPEG_STANDALONE:
+        elif marker in _JPEG_STANDALONE:
             offset += 2
-            continue
-        if marker == 0xDA:  # start of scan: no more metadata
+        elif marker == 0xDA:  # start of scan: no more metadata
             return
-        length = int.from_bytes(data[offset + 2 : offset + 4], "big")
-        body = offset + 4
-        if marker == 0xE1:
-            segment = memoryview(data)[body : offset + 2 + length]
-            if bytes(segment[: len(_EXIF_HEADER)]) == _EXIF_HEADER:
-                tiff = bytearray(segment[len(_EXIF_HEADER) :])
-                if _blank_tiff_gps(tiff):
-                    segment[len(_EXIF_HEADER) :] = tiff
-            elif bytes(segment[: len(_XMP_HEADER)]) == _XMP_HEADER:
-                xmp = bytearray(segment[len(_XMP_HEADER) :])
-                if _blank_xmp_gps(xmp):
-                    segment[len(_XMP_HEADER) :] = xmp
-            segment.release()
-        offset += 2 + length
+        else:
+            end = offset + 2 + int.from_bytes(data[offset + 2 : offset + 4], "big")
+            yield marker, offset + 4, min(end, len(data))
+            offset = end
+
+
+def _jpeg_metadata(data: bytes | bytearray) -> Iterator[tuple[bytes, int, int]]:
+    """(header, payload start, end) of each EXIF or XMP APP1 segment."""
+    for marker, start, end in _jpeg_segments(data):
+        for header in (_EXIF_HEADER, _XMP_HEADER):
+            if marker == 0xE1 and data[start : start + len(header)] == header:
+                yield header, start + len(header), end
+
+
+def _strip_jpeg(data: bytearray) -> None:
+    """Blank GPS in the APP1 (EXIF and XMP) segments before the image data."""
+    for header, start, end in list(_jpeg_metadata(data)):
+        payload = bytearray(data[start:end])
+        blank = _blank_tiff_gps if header == _EXIF_HEADER else _blank_xmp_gps
+        if blank(payload):
+            data[start:end] = payload
 
 
 def _strip_png(data: bytearray) -> None:
@@ -151,8 +157,10 @@ def strip_location(data: bytes) -> bytes:
         strip = _blank_tiff_gps
     else:
         return data
-    if strip is not _blank_tiff_gps and not any(mark in data for mark in _METADATA_MARKS):
-        return data  # no EXIF or XMP block: nothing to copy
+    if strip is _strip_jpeg and not any(_jpeg_metadata(data)):
+        return data  # no EXIF or XMP segment: nothing to copy
+    if strip in (_strip_png, _strip_webp) and not any(mark in data for mark in _METADATA_MARKS):
+        return data
     edited = bytearray(data)
     strip(edited)
     return data if edited == data else bytes(edited)
