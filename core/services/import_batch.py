@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from pymongo.errors import PyMongoError
@@ -95,6 +96,8 @@ class ImportBatch:
     Images are decoded in a pool of worker threads (Pillow decodes without the GIL) while this
     thread reads the next files; they are stored, reported and ticked in the order given. At
     most `in_flight` images wait at a time, so memory stays bounded however many are imported.
+    `workers=0` decodes each image in this thread as it comes (web imports: the downloads are
+    the slow part, and a decode beside them would only compete with their deadlines).
     """
 
     def __init__(
@@ -118,7 +121,7 @@ class ImportBatch:
         self.stop_reason: str | None = None  # set when the database stops answering
         self.done, self.total = 0, 0
         self._progress = progress
-        self._workers = max(1, workers or os.cpu_count() or 1)
+        self._workers = (os.cpu_count() or 1) if workers is None else max(0, workers)
         self.in_flight = self._workers + 1  # images decoded or waiting to be stored
         self._pool: ThreadPoolExecutor | None = None
         self._queue: deque[_Store | ImportOutcome | _Tick] = deque()
@@ -137,16 +140,16 @@ class ImportBatch:
 
         origin: source_url, licence and creator of an image found on the web.
         """
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="import-decode")
-        checked = self._pool.submit(
-            check_image,
-            data,
-            filename,
-            schema=self.schema,
-            label=label,
-            max_bytes=self.max_bytes,
+        check = partial(
+            check_image, data, filename, schema=self.schema, label=label, max_bytes=self.max_bytes
         )
+        if self._workers == 0:  # decoded here and now
+            checked: Future[CheckedImage | ImportOutcome] = Future()
+            checked.set_result(check())
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="import-decode")
+            checked = self._pool.submit(check)
         labelled_by = self.by if label else None
         self._queue.append(_Store(shown_as or filename, checked, labelled_by, origin))
         self._stores += 1

@@ -56,6 +56,7 @@ def import_web_images(
         max_bytes=max_bytes,
         progress=progress,
         label=label,  # checked before anything is downloaded
+        workers=0,
     )
     batch.total = len(results)
     for result in results:
