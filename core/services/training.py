@@ -24,7 +24,7 @@ from core.db.models import ModelRecord, ModelRepository
 from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.errors import UserError
-from core.images import decode_image, to_model_array
+from core.images import decode_photo
 from core.labels import LabelSchema
 from core.ml.pixel_cache import PixelCache
 
@@ -118,8 +118,8 @@ class StoredImages:
             pixels = None if digest is None else cache.get(digest, image_size, resize_mode)
             if pixels is None:
                 data = repository.read_file(files[image_id])
-                decoded = decode_image(data, image_id)
-                pixels = to_model_array(decoded.image, image_size, mode=resize_mode)
+                photo = decode_photo(data, image_id, model_size=image_size, resize_mode=resize_mode)
+                pixels = photo.model_array  # the same reduced decode as serving: no skew
                 self.decoded += 1
                 if digest is not None:
                     cache.put(digest, image_size, resize_mode, pixels)

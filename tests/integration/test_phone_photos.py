@@ -10,7 +10,6 @@ import io
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 from pymongo.database import Database
 from pymongo.errors import AutoReconnect
@@ -188,11 +187,6 @@ def test_many_photos_are_stored_in_order_and_a_failure_keeps_the_rest(
 # --- training sees what serving sees ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="training still fits a full decode: core/services/training.py StoredImages should use "
-    "decode_photo(data, image_id, model_size=image_size, resize_mode=resize_mode).model_array",
-)
 def test_training_and_the_api_give_the_model_the_same_input(
     mongo_db: Database, tmp_path: Path
 ) -> None:
