@@ -3,11 +3,16 @@
 `streamlit_server(script, env)` starts one server per (script, env) for the session and stops
 them all at the end; `browser_page` is a fresh 1280×900 page. Without /usr/bin/chromium the
 browser tests are skipped on a workstation and fail on CI (env CI set).
+
+Tests wait for conditions with Playwright's `expect` (`shows`, `wait_until_idle`), never for a
+fixed time. Screenshots go to test-artifacts/; the README's pictures in docs/ are rewritten only
+when REFRESH_DOCS_SCREENSHOTS=1 is set (`docs_screenshot`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Locator, Page, expect
 
 from core.config import free_port
 
@@ -31,6 +37,43 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 START_TIMEOUT_S = 60
+REFRESH_DOCS = "REFRESH_DOCS_SCREENSHOTS"
+WAIT_MS = 20_000  # a loaded 2-core machine runs a Streamlit script in seconds, not milliseconds
+expect.set_options(timeout=WAIT_MS)
+
+
+def docs_screenshot(name: str) -> Path:
+    """Where a README picture goes: docs/ when REFRESH_DOCS_SCREENSHOTS=1, else test-artifacts/."""
+    folder = REPO_ROOT / "docs" if os.environ.get(REFRESH_DOCS) == "1" else ARTIFACTS
+    folder.mkdir(exist_ok=True)
+    return folder / name
+
+
+def shows(
+    scope: Page | Locator, text: str | re.Pattern[str], *, timeout_ms: int = WAIT_MS
+) -> Locator:
+    """Wait until exactly one visible element shows `text` and return it.
+
+    While Streamlit reruns, an element from the previous run can stay on screen beside its new
+    copy for a moment; counting to one waits for that stale copy to detach.
+    """
+    locator = scope.get_by_text(text)
+    expect(locator).to_have_count(1, timeout=timeout_ms)
+    expect(locator).to_be_visible(timeout=timeout_ms)
+    return locator
+
+
+def wait_until_idle(page: Page, *, timeout_ms: int = WAIT_MS) -> None:
+    """Wait until the app's script run is over: no running indicator and no stale element."""
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=timeout_ms)
+    expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=timeout_ms)
+
+
+def next_frames(page: Page) -> None:
+    """Wait until the browser has laid out and painted twice (after a viewport change)."""
+    page.evaluate(
+        "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
 
 
 @dataclass(frozen=True)
@@ -124,6 +167,6 @@ def browser_page(chromium) -> Iterator[object]:
     ARTIFACTS.mkdir(exist_ok=True)
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(WAIT_MS)
     yield page
     context.close()
