@@ -74,7 +74,7 @@ def sign_in(page: Page, url: str) -> None:
     """Sign ann in through the form and wait for the first page."""
     page.goto(url)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    wait_until_idle(page)
+    wait_until_idle(page, component_values=1)  # the sign-in cookie's component reruns the app
     page.get_by_role("textbox", name="Username").fill("ann")
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

@@ -84,7 +84,7 @@ def test_start_a_tiny_run_watch_it_succeed_and_activate_its_model(console, brows
     page = browser_page
     page.goto(url)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    wait_until_idle(page)
+    wait_until_idle(page, component_values=1)  # the sign-in cookie's component reruns the app
     page.get_by_role("textbox", name="Username").fill("ann")
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
