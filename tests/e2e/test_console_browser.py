@@ -153,7 +153,7 @@ def test_details_phone_width_and_sign_out(browser_page: Page, console_url: str) 
     expect(dialog).to_have_count(0)
 
     page.set_viewport_size({"width": 390, "height": 844})
-    expect(page.get_by_test_id("stSidebar")).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
     next_frames(page)
     shot(page, "phone")
     page.set_viewport_size({"width": 1280, "height": 900})
