@@ -49,6 +49,12 @@ def docs_screenshot(name: str) -> Path:
     return folder / name
 
 
+def fresh(page: Page) -> Locator:
+    """The app's elements drawn by the latest script run, to click: while Streamlit reruns, an
+    element's copy from the run before can stay on screen for a moment (data-stale="true")."""
+    return page.locator("[data-testid='stElementContainer'][data-stale='false']")
+
+
 def shows(
     scope: Page | Locator, text: str | re.Pattern[str], *, timeout_ms: int = WAIT_MS
 ) -> Locator:

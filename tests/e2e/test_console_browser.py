@@ -18,7 +18,14 @@ from core.db.users import UserRepository
 from core.labels import CAT_PHENOTYPE
 from core.services.demo import add_demo_images
 from tests.console_helpers import CONSOLE_APP, PASSWORD
-from tests.e2e.conftest import ARTIFACTS, docs_screenshot, next_frames, shows, wait_until_idle
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    docs_screenshot,
+    fresh,
+    next_frames,
+    shows,
+    wait_until_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -52,9 +59,9 @@ def console_url(
 
 def choose(page: Page, label: str, option: str, *, within: str | None = None) -> None:
     """Pick an option of a Streamlit select box found by its label (in a keyed container)."""
-    scope = page.locator(f".st-key-{within}") if within else page
+    elements = page.locator(f".st-key-{within}").locator(fresh(page)) if within else fresh(page)
     wait_until_idle(page)
-    scope.get_by_role("combobox", name=label, exact=True).click()
+    elements.get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -116,7 +123,7 @@ def test_sign_in_filter_select_and_bulk_label(browser_page: Page, console_url: s
     choose(page, "Status", f"Unlabelled ({UNLABELLED})")
     shows(page, re.compile(f"^{UNLABELLED} of {total} images match"))
     wait_until_idle(page)
-    page.get_by_role("button", name="Select page").click()
+    fresh(page).get_by_role("button", name="Select page").click()
     shows(page, re.compile(f"^{UNLABELLED} selected$"))
     for label, value in [
         ("Cat", "yes"),
@@ -128,7 +135,7 @@ def test_sign_in_filter_select_and_bulk_label(browser_page: Page, console_url: s
         choose(page, label, value, within="bulk_actions")
     wait_until_idle(page)
     shot(page, "before-bulk-label")
-    page.get_by_role("button", name=f"Apply label to {UNLABELLED} selected").click()
+    fresh(page).get_by_role("button", name=f"Apply label to {UNLABELLED} selected").click()
 
     try:
         shows(page, re.compile(f"^Labelled {UNLABELLED} images"))
@@ -144,7 +151,7 @@ def test_details_phone_width_and_sign_out(browser_page: Page, console_url: str) 
     page = browser_page
     sign_in(page, console_url)
     wait_until_idle(page)
-    page.get_by_role("button", name="View").first.click()
+    fresh(page).get_by_role("button", name="View").first.click()  # the first image's
     dialog = page.get_by_role("dialog")
     shows(dialog, "History")
     assert dialog.get_by_text("Source:").count() == 1
@@ -159,7 +166,7 @@ def test_details_phone_width_and_sign_out(browser_page: Page, console_url: str) 
     page.set_viewport_size({"width": 1280, "height": 900})
 
     wait_until_idle(page)
-    page.get_by_role("button", name="Sign out").click()
+    fresh(page).get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     # the cookie component deletes the sign-in cookie in the browser, a moment after the page
     page.wait_for_function("name => !document.cookie.includes(name + '=')", arg=COOKIE_NAME)

@@ -19,7 +19,7 @@ from core.db.users import UserRepository
 from core.labels import CAT_PHENOTYPE
 from core.services.demo import add_demo_images
 from tests.console_helpers import CONSOLE_APP, PASSWORD
-from tests.e2e.conftest import ARTIFACTS, shows, wait_until_idle
+from tests.e2e.conftest import ARTIFACTS, fresh, shows, wait_until_idle
 from tests.model_helpers import perfect_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -60,7 +60,7 @@ def shot(page: Page, name: str) -> None:
 def choose(page: Page, label: str, pick: Callable[[Locator], Locator]) -> None:
     """Open a select box by its label once the app is idle, and click the option `pick` finds."""
     wait_until_idle(page, timeout_ms=90_000)
-    page.get_by_role("combobox", name=label, exact=True).click()
+    fresh(page).get_by_role("combobox", name=label, exact=True).click()
     option = pick(page.get_by_role("option")).first
     option.click()
     expect(page.get_by_role("option")).to_have_count(0)  # the list closed on the choice
@@ -70,7 +70,7 @@ def choose(page: Page, label: str, pick: Callable[[Locator], Locator]) -> None:
 def open_page(page: Page, title: str) -> None:
     """Open a console page from the sidebar once the app is idle, and wait for its heading."""
     wait_until_idle(page, timeout_ms=90_000)
-    page.get_by_role("link", name=title, exact=True).click()
+    page.get_by_role("link", name=title, exact=True).click()  # the sidebar's navigation
     try:
         expect(page.get_by_role("heading", name=title, exact=True)).to_have_count(1, timeout=60_000)
     except AssertionError:
@@ -97,7 +97,7 @@ def test_start_a_tiny_run_watch_it_succeed_and_activate_its_model(console, brows
         field.fill(value)
         field.press("Tab")
     wait_until_idle(page)
-    page.get_by_role("button", name="Start training").click()
+    fresh(page).get_by_role("button", name="Start training").click()
     shows(page, "Started run", timeout_ms=60_000)
     try:
         # no reload from here on: the live view refreshes by itself until the run ends
@@ -119,7 +119,8 @@ def test_start_a_tiny_run_watch_it_succeed_and_activate_its_model(console, brows
 
     open_page(page, "Models")
     choose(page, "Model", lambda options: options.filter(has_text=f"#{run.model_id[-6:]}"))
-    page.get_by_role("button", name="Activate").click()
+    wait_until_idle(page)
+    fresh(page).get_by_role("button", name="Activate").click()
     shows(page, f"#{run.model_id[-6:]} is now active", timeout_ms=30_000)
     shot(page, "activated")
 
