@@ -64,6 +64,8 @@ def record_fields(record: ModelRecord) -> dict[str, Any]:
         "training_started": record.training_started,
         "training_ended": record.training_ended,
         "run_id": record.run_id,
+        "calibration": record.calibration,
+        "ood": record.ood,
     }
 
 
