@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: help install install-dev run test test-fast bench fix lint demo
+.PHONY: help install install-dev run test test-fast screenshots bench fix lint demo
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test: install-dev ## Install, lint and run the whole test suite (browser and slo
 
 test-fast: install-dev ## The test suite without browser and slow tests
 	$(BIN)/python -m pytest -m "not browser and not slow"
+
+screenshots: install-dev ## Refresh the README's pictures in docs/ from the browser tests
+	REFRESH_DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest -m browser -k "bulk_label or upload_a_demo_cat"
 
 bench: install-dev ## Run the benchmarks and print their table (also data/benchmarks.json)
 	$(BIN)/python -m jobs.bench

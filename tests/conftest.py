@@ -1,4 +1,5 @@
-"""Real-server fixtures: one embedded MongoDB and one embedded PostgreSQL per test session.
+"""Shared fixtures: one embedded MongoDB and one embedded PostgreSQL per test session, and the
+tiny model trained once per session.
 
 Set MONGO_URI (and DATABASE_URL) to run the suite against servers that already run instead.
 """
@@ -20,8 +21,13 @@ from sqlalchemy import Engine
 
 from core.config import Settings, free_port
 from core.db.indexes import ensure_all
+from core.db.models import ModelRepository
 from core.db.mongo import _server_command
 from core.db.sql import connect_engine, embedded_postgres_url
+from core.db.training_images import TrainingImageRepository
+from core.db.training_runs import TrainingRunRepository
+from core.labels import CAT_PHENOTYPE
+from tests.model_helpers import TINY, StoredModel, TrainedTemplate
 from tests.web_api_server import FAKE_WEB_SLOW_S, FakeWebServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -137,3 +143,38 @@ def web() -> Iterator[FakeWebServer]:
     """A local server answering like Openverse and Google, serving good and bad images."""
     with FakeWebServer(slow_seconds=FAKE_WEB_SLOW_S) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def trained_template(
+    mongo_uri: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TrainedTemplate]:
+    """Train the tiny model once per session (~15 s) on 48 demo images, in a database of its
+    own; tests copy it with `clone_trained` (whole database) or use `trained_model`."""
+    from core.services.demo import add_demo_images
+    from core.services.training import run_training_job, start_training_run
+
+    name = f"template_{uuid4().hex[:8]}"
+    with MongoClient(mongo_uri, tz_aware=True) as client:
+        database = client[name]
+        ensure_all(database)
+        add_demo_images(TrainingImageRepository(database), CAT_PHENOTYPE, count=48, seed=3)
+        runs = TrainingRunRepository(database)
+        run_id = start_training_run(runs, lambda args: None, TINY, requested_by="test")
+        settings = Settings(
+            mongo_uri=mongo_uri, mongo_db=name, data_dir=tmp_path_factory.mktemp("template")
+        )
+        status = run_training_job(database, run_id, schema=CAT_PHENOTYPE, settings=settings)
+        assert status == "succeeded", runs.log_entries(run_id)
+        model_id = runs.get(run_id).model_id
+        yield TrainedTemplate(name, run_id, model_id)
+        client.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def trained_model(mongo_uri: str, trained_template: TrainedTemplate) -> StoredModel:
+    """The session's tiny trained model: its file and record, to store in any database."""
+    with MongoClient(mongo_uri, tz_aware=True) as client:
+        models = ModelRepository(client[trained_template.db_name])
+        record = models.get(trained_template.model_id)
+        return StoredModel(models.model_file(record), record)

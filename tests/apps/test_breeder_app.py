@@ -17,9 +17,8 @@ from core.config import Settings, free_port
 from core.db.models import ModelRepository
 from core.db.predictions import Prediction, PredictionRepository
 from core.labels import DOG_BREED
-from tests.breeder_support import (
+from tests.breeder_helpers import (
     add_fixed_model,
-    add_trained_model,
     breeder_app,
     breeder_env,
     cat_outputs,
@@ -28,14 +27,15 @@ from tests.breeder_support import (
     spread,
     texts,
 )
+from tests.model_helpers import StoredModel, store_model
 
 JPEG = "image/jpeg"
 
 
 @pytest.fixture(scope="module")
-def trained_db(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def trained_db(mongo_uri: str, trained_model: StoredModel) -> Iterator[Database]:
     database = module_database(mongo_uri)
-    add_trained_model(database, mongo_uri, tmp_path_factory.mktemp("train"))
+    store_model(database, trained_model)
     yield database
     database.client.drop_database(database.name)
     database.client.close()

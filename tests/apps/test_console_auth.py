@@ -24,7 +24,7 @@ from core.services.auth import (
     remove_user,
     sign_in,
 )
-from tests.console_support import (
+from tests.console_helpers import (
     CONSOLE_APP,
     PAGES_DIR,
     PASSWORD,

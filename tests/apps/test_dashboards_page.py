@@ -14,11 +14,10 @@ from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 
 from core.config import Settings
-from core.db.models import ModelRepository
 from core.db.predictions import PredictionRepository
 from core.db.training_images import TrainingImageRepository
 from core.labels import CAT_PHENOTYPE
-from tests.console_support import (
+from tests.console_helpers import (
     BLUE,
     NOT_CAT,
     RED_TABBY,
@@ -28,6 +27,7 @@ from tests.console_support import (
     page_test,
     signed_in,
 )
+from tests.model_helpers import add_model
 
 CHART = "vega_lite_chart"
 
@@ -82,17 +82,10 @@ def fill(database: Database) -> None:
         name: {"train_accuracy": 0.9, "val_accuracy": 0.8, "train_loss": 0.3, "val_loss": 0.4}
         for name in CAT_PHENOTYPE.trait_names
     }
-    ModelRepository(database).add(
+    add_model(
+        database,
         b"model",
-        schema=CAT_PHENOTYPE,
-        backbone="small_cnn",
-        image_size=64,
-        resize_mode="pad",
-        hyper_parameters={},
         metrics=metrics,
-        confusion={},
-        thresholds={},
-        validation_image_ids=[],
         training_set_size=4,
         training_started=datetime.now(UTC),
         training_ended=datetime.now(UTC),

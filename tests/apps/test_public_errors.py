@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from core.config import Settings, free_port
-from tests.breeder_support import breeder_app, breeder_env, texts
+from tests.breeder_helpers import breeder_app, breeder_env, texts
 
 
 def open_page(monkeypatch: pytest.MonkeyPatch, settings: Settings, **env: str):

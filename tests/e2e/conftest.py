@@ -3,11 +3,16 @@
 `streamlit_server(script, env)` starts one server per (script, env) for the session and stops
 them all at the end; `browser_page` is a fresh 1280×900 page. Without /usr/bin/chromium the
 browser tests are skipped on a workstation and fail on CI (env CI set).
+
+Tests wait for conditions with Playwright's `expect` (`shows`, `wait_until_idle`), never for a
+fixed time. Screenshots go to test-artifacts/; the README's pictures in docs/ are rewritten only
+when REFRESH_DOCS_SCREENSHOTS=1 is set (`docs_screenshot`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Locator, Page, expect
 
 from core.config import free_port
 
@@ -31,6 +37,83 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 START_TIMEOUT_S = 60
+REFRESH_DOCS = "REFRESH_DOCS_SCREENSHOTS"
+WAIT_MS = 60_000  # an upper bound: a loaded 2-core machine can take many seconds per script run
+expect.set_options(timeout=WAIT_MS)
+
+
+def docs_screenshot(name: str) -> Path:
+    """Where a README picture goes: docs/ when REFRESH_DOCS_SCREENSHOTS=1, else test-artifacts/."""
+    folder = REPO_ROOT / "docs" if os.environ.get(REFRESH_DOCS) == "1" else ARTIFACTS
+    folder.mkdir(exist_ok=True)
+    return folder / name
+
+
+def fresh(page: Page) -> Locator:
+    """The app's elements drawn by the latest script run, to click: while Streamlit reruns, an
+    element's copy from the run before can stay on screen for a moment (data-stale="true")."""
+    return page.locator("[data-testid='stElementContainer'][data-stale='false']")
+
+
+def shows(
+    scope: Page | Locator, text: str | re.Pattern[str], *, timeout_ms: int = WAIT_MS
+) -> Locator:
+    """Wait until exactly one visible element shows `text` and return it.
+
+    While Streamlit reruns, an element from the previous run can stay on screen beside its new
+    copy for a moment; counting to one waits for that stale copy to detach.
+    """
+    locator = scope.get_by_text(text)
+    expect(locator).to_have_count(1, timeout=timeout_ms)
+    expect(locator).to_be_visible(timeout=timeout_ms)
+    return locator
+
+
+# Counts finished script runs and component values in the app's window, so that a test can tell
+# a rerun asked for by a component (the sign-in cookie's, a moment after the page loads) from
+# an app at rest. Streamlit marks its root with data-test-script-state for browser tests.
+RUN_COUNTER_JS = """
+(() => {
+  if (window.top !== window) return;
+  const runs = { finished: 0, values: 0, finishedAtLastValue: 0 };
+  window.__streamlitRuns = runs;
+  window.addEventListener("message", event => {
+    if (event.data && event.data.type === "streamlit:setComponentValue") {
+      runs.values += 1;
+      runs.finishedAtLastValue = runs.finished;
+    }
+  });
+  const attribute = "data-test-script-state";
+  new MutationObserver(changes => {
+    for (const change of changes) {
+      if (change.target.getAttribute(attribute) === "notRunning") runs.finished += 1;
+    }
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: [attribute]});
+})();
+"""
+IDLE_JS = """
+values => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const runs = window.__streamlitRuns;
+  return app !== null && app.getAttribute("data-test-script-state") === "notRunning"
+    && runs.values >= values && (runs.values === 0 || runs.finished > runs.finishedAtLastValue)
+    && document.querySelectorAll('[data-stale="true"]').length === 0;
+}
+"""
+
+
+def wait_until_idle(page: Page, *, component_values: int = 0, timeout_ms: int = WAIT_MS) -> None:
+    """Wait until the app is at rest: its script is not running, components have sent at least
+    `component_values` values and none still waits for its rerun, and no stale element from
+    an earlier run is left on screen."""
+    page.wait_for_function(IDLE_JS, arg=component_values, timeout=timeout_ms)
+
+
+def next_frames(page: Page) -> None:
+    """Wait until the browser has laid out and painted twice (after a viewport change)."""
+    page.evaluate(
+        "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
 
 
 @dataclass(frozen=True)
@@ -118,12 +201,36 @@ def chromium() -> Iterator[object]:
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Keep each phase's report on the test item, for `browser_page` to see a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def browser_page(chromium) -> Iterator[object]:
-    """A fresh page (own cookies) at 1280×900; screenshots go to test-artifacts/."""
+def browser_page(chromium, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh page (own cookies) at 1280×900; screenshots go to test-artifacts/, and a failed
+    test leaves one of the page as it was (test-artifacts/<test>-failed.png)."""
     ARTIFACTS.mkdir(exist_ok=True)
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(RUN_COUNTER_JS)
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(WAIT_MS)
     yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        save_failure(page, ARTIFACTS / f"{request.node.name}-failed")
     context.close()
+
+
+def save_failure(page: Page, path: Path) -> None:
+    """Save what the page showed when a test failed: a screenshot and its accessibility tree."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        path.with_suffix(".txt").write_text(page.locator("body").aria_snapshot(timeout=20_000))
+        page.screenshot(path=str(path.with_suffix(".png")), timeout=20_000)
+    except PlaywrightError as err:  # a page that hangs must not hide the test's own failure
+        path.with_suffix(".txt").write_text(f"no picture of the page: {err}")

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
 from pymongo import MongoClient
 
 from core.db.indexes import ensure_all
 from core.db.predictions import PredictionRepository
-from tests.breeder_support import BREEDER_APP, add_fixed_model, showcase_outputs, showcase_photo
-from tests.e2e.conftest import ARTIFACTS, REPO_ROOT
+from tests.breeder_helpers import BREEDER_APP, add_fixed_model, showcase_outputs, showcase_photo
+from tests.e2e.conftest import ARTIFACTS, docs_screenshot, next_frames, shows, wait_until_idle
 
 pytestmark = pytest.mark.browser
-
-DOCS_SCREENSHOT = REPO_ROOT / "docs" / "breeder-result.png"
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +45,16 @@ def breeder(
         client.drop_database(db_name)
 
 
-def fit_to_content(page) -> None:
+def fit_to_content(page: Page) -> None:
     """Make the viewport as tall as the page, so that one screenshot shows all of it."""
     height = page.get_by_test_id("stMainBlockContainer").evaluate("e => e.scrollHeight")
     page.set_viewport_size({"width": page.viewport_size["width"], "height": int(height) + 96})
-    page.wait_for_timeout(400)
+    next_frames(page)
 
 
-def test_upload_a_demo_cat_see_the_result_and_answer(browser_page, breeder, tmp_path) -> None:
+def test_upload_a_demo_cat_see_the_result_and_answer(
+    browser_page: Page, breeder: tuple[str, PredictionRepository], tmp_path: Path
+) -> None:
     url, predictions = breeder
     page = browser_page
     data, truth = showcase_photo()
@@ -59,21 +62,21 @@ def test_upload_a_demo_cat_see_the_result_and_answer(browser_page, breeder, tmp_
     photo.write_bytes(data)
 
     page.goto(url)
-    page.get_by_text("Works best for British Shorthairs older than 8 weeks").wait_for()
+    shows(page, "Works best for British Shorthairs older than 8 weeks")
     chooser = page.locator("input[type='file']")
     chooser.wait_for(state="attached", timeout=60_000)  # the model loads before the uploader
     started = time.perf_counter()
     chooser.set_input_files(str(photo))
     try:
-        page.get_by_role("heading", name="Blue tabby bicolour").wait_for()
-    except Exception:
+        expect(page.get_by_role("heading", name="Blue tabby bicolour")).to_have_count(1)
+    except (AssertionError, PlaywrightError):
         page.screenshot(path=str(ARTIFACTS / "breeder-no-result.png"))
         raise
     seconds = time.perf_counter() - started
     print(f"file chosen to result shown: {seconds:.2f} s")
 
     assert truth["colour"] == "blue" and truth["is_tabby"] and truth["pattern"] == "bicolour"
-    page.get_by_text("For breeders").wait_for()
+    shows(page, "For breeders")
     assert page.get_by_test_id("stCode").first.inner_text().strip() == "B- dd A- Ss C-"
     assert page.get_by_text("blue · 87%").is_visible()
     shown = page.get_by_test_id("stImage").locator("img").first
@@ -83,13 +86,15 @@ def test_upload_a_demo_cat_see_the_result_and_answer(browser_page, breeder, tmp_
     assert abs(natural - drawn) < 0.02  # the photo keeps its aspect ratio
     assert seconds < 10  # generous for a loaded CI box; jobs/bench_breeder.py measures it
 
+    wait_until_idle(page)
     page.get_by_role("button", name="Yes, that's right").click()
-    page.get_by_text("Thank you! Your answer helps the model get better.").wait_for()
+    shows(page, "Thank you! Your answer helps the model get better.")
     (prediction,) = predictions.recent(5)
     assert prediction.user_has_reviewed and bool(prediction.user_feedback) is True
 
     page.mouse.move(4, 4)  # no hover toolbar on the photo
+    wait_until_idle(page)
     fit_to_content(page)
-    DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS_SCREENSHOT))
-    assert DOCS_SCREENSHOT.stat().st_size > 20_000
+    screenshot = docs_screenshot("breeder-result.png")
+    page.screenshot(path=str(screenshot))
+    assert screenshot.stat().st_size > 20_000

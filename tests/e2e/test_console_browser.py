@@ -8,6 +8,8 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
 from pymongo import MongoClient
 
 from core.db.indexes import ensure_all
@@ -15,13 +17,20 @@ from core.db.training_images import TrainingImageRepository
 from core.db.users import UserRepository
 from core.labels import CAT_PHENOTYPE
 from core.services.demo import add_demo_images
-from tests.console_support import CONSOLE_APP, PASSWORD
-from tests.e2e.conftest import ARTIFACTS, REPO_ROOT
+from tests.console_helpers import CONSOLE_APP, PASSWORD
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    docs_screenshot,
+    fresh,
+    next_frames,
+    shows,
+    wait_until_idle,
+)
 
 pytestmark = pytest.mark.browser
 
 LABELLED, UNLABELLED = 36, 12
-DOCS_SCREENSHOT = REPO_ROOT / "docs" / "console-training-images.png"
+COOKIE_NAME = "cat_identifier_console"
 
 
 @pytest.fixture(scope="module")
@@ -48,20 +57,16 @@ def console_url(
         client.drop_database(db_name)
 
 
-def choose(page, label: str, option: str, *, within: str | None = None) -> None:
+def choose(page: Page, label: str, option: str, *, within: str | None = None) -> None:
     """Pick an option of a Streamlit select box found by its label (in a keyed container)."""
-    scope = page.locator(f".st-key-{within}") if within else page
-    scope.get_by_role("combobox", name=label, exact=True).click()
+    elements = page.locator(f".st-key-{within}").locator(fresh(page)) if within else fresh(page)
+    wait_until_idle(page)
+    elements.get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def settle(page) -> None:
-    """Wait until the app has finished running (the cookie component reruns it once on load)."""
-    page.wait_for_timeout(500)
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
-
-
-def wait_for_thumbnails(page, count: int) -> None:
+def wait_for_thumbnails(page: Page, count: int) -> None:
+    """Wait until at least `count` thumbnails have loaded and the app is idle."""
     page.wait_for_function(
         """count => {
             const images = [...document.querySelectorAll('[data-testid="stImage"] img')];
@@ -69,54 +74,57 @@ def wait_for_thumbnails(page, count: int) -> None:
         }""",
         arg=count,
     )
-    settle(page)
+    wait_until_idle(page)
 
 
-def sign_in(page, url: str) -> None:
+def sign_in(page: Page, url: str) -> None:
+    """Sign ann in through the form and wait for the first page."""
     page.goto(url)
-    page.get_by_role("button", name="Sign in").wait_for()
-    settle(page)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    wait_until_idle(page, component_values=1)  # the sign-in cookie's component reruns the app
     page.get_by_role("textbox", name="Username").fill("ann")
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     try:
-        page.get_by_role("heading", name="Training images").wait_for()
-    except Exception:
+        expect(page.get_by_role("heading", name="Training images")).to_have_count(1)
+    except (AssertionError, PlaywrightError):
         shot(page, "sign-in-failed")
         raise
 
 
-def shot(page, name: str) -> Path:
+def shot(page: Page, name: str) -> Path:
+    """Save a screenshot of the page in test-artifacts/ and return its path."""
     path = ARTIFACTS / f"console-{name}.png"
     page.screenshot(path=str(path))
     return path
 
 
-def test_sign_in_filter_select_and_bulk_label(browser_page, console_url: str) -> None:
+def test_sign_in_filter_select_and_bulk_label(browser_page: Page, console_url: str) -> None:
     page = browser_page
     total = LABELLED + UNLABELLED
 
     page.goto(console_url + "/users")  # a page's address without a session
-    page.get_by_role("button", name="Sign in").wait_for()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert page.get_by_role("heading", name="Users").count() == 0
     shot(page, "sign-in")
 
     sign_in(page, console_url)
-    page.get_by_text(re.compile(f"^{total} of {total} images match")).wait_for()
+    shows(page, re.compile(f"^{total} of {total} images match"))
     choose(page, "Status", f"Labelled ({LABELLED})")  # the README shows labelled images
-    page.get_by_text(re.compile(f"^{LABELLED} of {total} images match")).wait_for()
+    shows(page, re.compile(f"^{LABELLED} of {total} images match"))
     page.set_viewport_size({"width": 1280, "height": 1400})
     page.mouse.move(0, 0)
     page.evaluate("document.activeElement.blur()")
     wait_for_thumbnails(page, LABELLED)
-    DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS_SCREENSHOT))
+    next_frames(page)
+    page.screenshot(path=str(docs_screenshot("console-training-images.png")))
     page.set_viewport_size({"width": 1280, "height": 900})
 
     choose(page, "Status", f"Unlabelled ({UNLABELLED})")
-    page.get_by_text(re.compile(f"^{UNLABELLED} of {total} images match")).wait_for()
-    page.get_by_role("button", name="Select page").click()
-    page.get_by_text(f"{UNLABELLED} selected", exact=True).wait_for()
+    shows(page, re.compile(f"^{UNLABELLED} of {total} images match"))
+    wait_until_idle(page)
+    fresh(page).get_by_role("button", name="Select page").click()
+    shows(page, re.compile(f"^{UNLABELLED} selected$"))
     for label, value in [
         ("Cat", "yes"),
         ("Colour", "cream"),
@@ -125,40 +133,43 @@ def test_sign_in_filter_select_and_bulk_label(browser_page, console_url: str) ->
         ("Colourpoint", "no"),
     ]:
         choose(page, label, value, within="bulk_actions")
+    wait_until_idle(page)
     shot(page, "before-bulk-label")
-    page.get_by_role("button", name=f"Apply label to {UNLABELLED} selected").click()
+    fresh(page).get_by_role("button", name=f"Apply label to {UNLABELLED} selected").click()
 
     try:
-        page.get_by_text(re.compile(f"^Labelled {UNLABELLED} images")).wait_for()
+        shows(page, re.compile(f"^Labelled {UNLABELLED} images"))
     finally:
         shot(page, "after-apply")
-    page.get_by_text(re.compile(f"^0 of {total} images match")).wait_for()
+    shows(page, re.compile(f"^0 of {total} images match"))
     shot(page, "after-bulk-label")
     choose(page, "Status", f"Labelled ({total})")
-    page.get_by_text(re.compile(f"^{total} of {total} images match")).wait_for()
+    shows(page, re.compile(f"^{total} of {total} images match"))
 
 
-def test_details_phone_width_and_sign_out(browser_page, console_url: str) -> None:
+def test_details_phone_width_and_sign_out(browser_page: Page, console_url: str) -> None:
     page = browser_page
     sign_in(page, console_url)
-    page.get_by_role("button", name="View").first.click()
+    wait_until_idle(page)
+    fresh(page).get_by_role("button", name="View").first.click()  # the first image's
     dialog = page.get_by_role("dialog")
-    dialog.get_by_text("History").wait_for()
+    shows(dialog, "History")
     assert dialog.get_by_text("Source:").count() == 1
     shot(page, "details")
     page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
 
     page.set_viewport_size({"width": 390, "height": 844})
-    page.wait_for_timeout(1000)
+    expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
+    next_frames(page)
     shot(page, "phone")
     page.set_viewport_size({"width": 1280, "height": 900})
 
-    page.get_by_role("button", name="Sign out").click()
-    page.get_by_role("button", name="Sign in").wait_for()
-    for _ in range(50):  # the cookie component deletes the sign-in cookie in the browser
-        if "cat_identifier_console" not in {c["name"] for c in page.context.cookies()}:
-            break
-        page.wait_for_timeout(100)
+    wait_until_idle(page)
+    fresh(page).get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    # the cookie component deletes the sign-in cookie in the browser, a moment after the page
+    page.wait_for_function("name => !document.cookie.includes(name + '=')", arg=COOKIE_NAME)
     page.reload()
-    page.get_by_role("button", name="Sign in").wait_for()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert page.get_by_role("heading", name="Training images").count() == 0

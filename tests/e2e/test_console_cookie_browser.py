@@ -16,7 +16,7 @@ from admin_app.auth import COOKIE_NAME
 from core.db.indexes import ensure_all
 from core.db.users import UserRepository
 from core.services.auth import encode_session_cookie
-from tests.console_support import CONSOLE_APP, PASSWORD
+from tests.console_helpers import CONSOLE_APP, PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -3,10 +3,12 @@ its chart (the page refreshes by itself), then activate the new model on the Mod
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from uuid import uuid4
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator, Page, expect
 from pymongo import MongoClient
 
 from core.db.indexes import ensure_all
@@ -16,9 +18,9 @@ from core.db.training_runs import TrainingRunRepository
 from core.db.users import UserRepository
 from core.labels import CAT_PHENOTYPE
 from core.services.demo import add_demo_images
-from tests.console2_support import perfect_model
-from tests.console_support import CONSOLE_APP, PASSWORD
-from tests.e2e.conftest import ARTIFACTS
+from tests.console_helpers import CONSOLE_APP, PASSWORD
+from tests.e2e.conftest import ARTIFACTS, fresh, shows, wait_until_idle
+from tests.model_helpers import perfect_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -50,62 +52,43 @@ def console(
         client.drop_database(db_name)
 
 
-def settle(page) -> None:
-    page.wait_for_timeout(500)
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=90_000)
-
-
-def shot(page, name: str) -> None:
+def shot(page: Page, name: str) -> None:
+    """Save a full-page screenshot in test-artifacts/."""
     page.screenshot(path=ARTIFACTS / f"training-{name}.png", full_page=True)
 
 
-def choose(page, label: str, pick) -> None:
-    """Open a select box by its label and click the option `pick(options)` finds; a click
-    that lands while the app reruns may not open the list, so it is tried again."""
-    for attempt in range(3):
-        page.get_by_role("combobox", name=label, exact=True).click()
-        option = pick(page.get_by_role("option")).first
-        try:
-            option.wait_for(timeout=5_000)
-        except Exception:
-            if attempt == 2:
-                shot(page, f"choose-{label}")
-                raise
-            page.keyboard.press("Escape")
-            settle(page)
-            continue
-        option.click()
-        settle(page)
-        return
+def choose(page: Page, label: str, pick: Callable[[Locator], Locator]) -> None:
+    """Open a select box by its label once the app is idle, and click the option `pick` finds."""
+    wait_until_idle(page, timeout_ms=90_000)
+    fresh(page).get_by_role("combobox", name=label, exact=True).click()
+    option = pick(page.get_by_role("option")).first
+    option.click()
+    expect(page.get_by_role("option")).to_have_count(0)  # the list closed on the choice
+    wait_until_idle(page, timeout_ms=90_000)
 
 
-def open_page(page, title: str) -> None:
-    """Open a console page from the sidebar; a click while the app still reruns (the sign-in
-    cookie reruns it once) can be lost, so it is tried again."""
-    heading = page.get_by_role("heading", name=title, exact=True)
-    for attempt in range(3):
-        settle(page)
-        page.get_by_role("link", name=title, exact=True).click()
-        try:
-            heading.wait_for(timeout=60_000 if attempt else 20_000)
-            break
-        except Exception:
-            if attempt == 2:
-                shot(page, f"open-{title}")
-                raise
-    settle(page)
+def open_page(page: Page, title: str) -> None:
+    """Open a console page from the sidebar once the app is idle, and wait for its heading."""
+    wait_until_idle(page, timeout_ms=90_000)
+    page.get_by_role("link", name=title, exact=True).click()  # the sidebar's navigation
+    try:
+        expect(page.get_by_role("heading", name=title, exact=True)).to_have_count(1, timeout=60_000)
+    except AssertionError:
+        shot(page, f"open-{title}")
+        raise
+    wait_until_idle(page, timeout_ms=90_000)
 
 
 def test_start_a_tiny_run_watch_it_succeed_and_activate_its_model(console, browser_page) -> None:
     url, database = console
     page = browser_page
     page.goto(url)
-    page.get_by_role("button", name="Sign in").wait_for()
-    settle(page)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    wait_until_idle(page, component_values=1)  # the sign-in cookie's component reruns the app
     page.get_by_role("textbox", name="Username").fill("ann")
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Training images").wait_for(timeout=60_000)
+    expect(page.get_by_role("heading", name="Training images")).to_have_count(1, timeout=60_000)
 
     open_page(page, "Training")
     choose(page, "Backbone", lambda options: options.filter(has_text="small_cnn"))
@@ -113,13 +96,14 @@ def test_start_a_tiny_run_watch_it_succeed_and_activate_its_model(console, brows
         field = page.get_by_role("spinbutton", name=label)
         field.fill(value)
         field.press("Tab")
-    page.get_by_role("button", name="Start training").click()
-    page.get_by_text("Started run").wait_for(timeout=60_000)
+    wait_until_idle(page)
+    fresh(page).get_by_role("button", name="Start training").click()
+    shows(page, "Started run", timeout_ms=60_000)
     try:
         # no reload from here on: the live view refreshes by itself until the run ends
-        page.get_by_text("Done after 2 of 2 epochs").wait_for(timeout=RUN_TIMEOUT_MS)
-        page.get_by_text("is stored but not active").wait_for(timeout=30_000)
-    except Exception:
+        shows(page, "Done after 2 of 2 epochs", timeout_ms=RUN_TIMEOUT_MS)
+        shows(page, "is stored but not active", timeout_ms=30_000)
+    except (AssertionError, PlaywrightError):
         shot(page, "run-failed")
         runs = TrainingRunRepository(database)
         for run in runs.list():
@@ -128,16 +112,16 @@ def test_start_a_tiny_run_watch_it_succeed_and_activate_its_model(console, brows
     [run] = TrainingRunRepository(database).list()
     assert run.status == "succeeded" and run.requested_by == "ann" and not run.is_model_activated
     charts = page.get_by_test_id("stVegaLiteChart").filter(has_text="Loss per epoch")
-    charts.first.wait_for()
+    expect(charts.first).to_be_visible()
     assert page.get_by_role("button", name="Start training").is_enabled()
     page.get_by_role("heading", name="Latest run").scroll_into_view_if_needed()
     shot(page, "succeeded")
 
     open_page(page, "Models")
     choose(page, "Model", lambda options: options.filter(has_text=f"#{run.model_id[-6:]}"))
-    settle(page)
-    page.get_by_role("button", name="Activate").click()
-    page.get_by_text(f"#{run.model_id[-6:]} is now active").wait_for(timeout=30_000)
+    wait_until_idle(page)
+    fresh(page).get_by_role("button", name="Activate").click()
+    shows(page, f"#{run.model_id[-6:]} is now active", timeout_ms=30_000)
     shot(page, "activated")
 
     models = ModelRepository(database)

@@ -27,7 +27,7 @@ from core.services.auth import (
     sign_in,
 )
 from core.services.throttle import SignInThrottle
-from tests.console_support import PASSWORD, add_user
+from tests.console_helpers import PASSWORD, add_user
 
 LIMITS = {"max_failed_logins": 5, "lockout_minutes": 15}
 

@@ -28,14 +28,14 @@ from core.services.breeder import (
     result_view,
 )
 from core.services.predictions import ActiveModelCache, identify, load_model, record_feedback
-from tests.breeder_support import (
+from tests.breeder_helpers import (
     add_fixed_model,
-    add_trained_model,
     cat_outputs,
     demo_photo,
     module_database,
     spread,
 )
+from tests.model_helpers import StoredModel, store_model
 
 
 def feedback_of(prediction) -> bool | None:
@@ -47,10 +47,10 @@ BREEDS = ("beagle", "corgi", "dalmatian", "poodle", "pug")
 
 
 @pytest.fixture(scope="module")
-def trained_db(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def trained_db(mongo_uri: str, trained_model: StoredModel) -> Iterator[Database]:
     """A database of this module with a really trained tiny model active."""
     database = module_database(mongo_uri)
-    add_trained_model(database, mongo_uri, tmp_path_factory.mktemp("train"))
+    store_model(database, trained_model)
     yield database
     database.client.drop_database(database.name)
     database.client.close()

@@ -39,11 +39,11 @@ from core.demo.samples import demo_samples, encode_jpeg
 from core.labels import CAT_PHENOTYPE, DOG_BREED, LabelSchema
 from tests.image_corpus import encode
 from tests.integration.test_phone_photos import phone_files, photo_like
+from tests.model_helpers import TINY, TrainedTemplate, clone_trained
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-8c1f"
 KEY = {"X-API-Key": API_KEY}
-TINY = {"backbone": "small_cnn", "epochs": 2, "image_size": 48, "batch_size": 16, "patience": 2}
 MB = 1024 * 1024
 
 
@@ -152,11 +152,13 @@ def plain_api(
 
 
 @pytest.fixture(scope="module")
-def cat_api(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    """A tiny trained cat-phenotype model; no API key."""
+def cat_api(
+    mongo_uri: str, tmp_path_factory: pytest.TempPathFactory, trained_template: TrainedTemplate
+) -> Iterator[Api]:
+    """The session's tiny trained cat-phenotype model (with its images and run); no API key."""
     folder = tmp_path_factory.mktemp("cat_api")
     with serving(mongo_uri, folder) as api:
-        train_tiny_model(api, CAT_PHENOTYPE, 48, folder)
+        clone_trained(trained_template, api.database)
         wait_for_health(api, model_loaded=True)
         yield api
 

@@ -11,11 +11,7 @@ from core.labels import CAT_PHENOTYPE
 from core.services.demo import add_demo_images
 from core.services.label_next import unlabelled_by_uncertainty
 from core.services.predictions import ActiveModelCache
-from tests.console2_support import (  # noqa: F401  (fixture)
-    TrainedTemplate,
-    clone_trained,
-    trained_template_fixture,
-)
+from tests.model_helpers import TrainedTemplate, clone_trained
 
 
 @pytest.mark.slow

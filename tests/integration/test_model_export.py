@@ -18,7 +18,7 @@ from core.images import decode_image, to_model_array
 from core.services.model_export import export_model_zip
 from core.services.predictions import load_model
 from jobs.models import main as models_main
-from tests.console2_support import TrainedTemplate, trained_template_fixture  # noqa: F401
+from tests.model_helpers import TrainedTemplate
 
 pytestmark = pytest.mark.slow
 

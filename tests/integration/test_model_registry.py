@@ -27,12 +27,8 @@ from core.services.model_registry import (
     models_table,
     trait_metrics,
 )
-from tests.console2_support import (  # noqa: F401  (fixture)
-    clone_trained,
-    copy_model,
-    trained_template_fixture,
-)
-from tests.console_support import BLUE, NOT_CAT, RED_TABBY, add_images
+from tests.console_helpers import BLUE, NOT_CAT, RED_TABBY, add_images
+from tests.model_helpers import add_model, clone_trained, copy_model
 
 COLOURS = list(CAT_PHENOTYPE.trait("colour").values)
 
@@ -44,21 +40,20 @@ def metrics(accuracy: float) -> dict:
     }
 
 
-def add_model(database: Database, *, accuracy: float = 0.8, confusion=None, validation=()) -> str:
-    return ModelRepository(database).add(
+def scored_model(
+    database: Database, *, accuracy: float = 0.8, confusion=None, validation=()
+) -> str:
+    """A stored (inactive) model record with this validation accuracy for every trait."""
+    return add_model(
+        database,
         b"model bytes " + str(accuracy).encode(),
-        schema=CAT_PHENOTYPE,
-        backbone="small_cnn",
         image_size=48,
-        resize_mode="pad",
         hyper_parameters={"epochs": 2},
         metrics=metrics(accuracy),
         confusion=confusion or {},
         thresholds={"colour": 0.6},
         validation_image_ids=list(validation),
         training_set_size=40,
-        training_started=None,
-        training_ended=None,
     )
 
 
@@ -86,7 +81,7 @@ def model_with_confusion(mongo_db: Database) -> tuple[str, list[str]]:
             "samples": [[1, blue, blue], [3, red, blue]],
         },
     }
-    return add_model(mongo_db, confusion=confusion, validation=validation), ids
+    return scored_model(mongo_db, confusion=confusion, validation=validation), ids
 
 
 def test_confusion_cell_opens_the_validation_images_behind_it(
@@ -130,7 +125,7 @@ def test_confusion_cell_with_bad_values_is_refused(
 
 def test_activate_and_roll_back_keep_exactly_one_active_model(mongo_db: Database) -> None:
     models = ModelRepository(mongo_db)
-    old, new = add_model(mongo_db, accuracy=0.7), add_model(mongo_db, accuracy=0.9)
+    old, new = scored_model(mongo_db, accuracy=0.7), scored_model(mongo_db, accuracy=0.9)
 
     assert "is now active" in activate_model(models, old)
     assert "is now active" in activate_model(models, new)
@@ -152,7 +147,7 @@ def test_activate_an_unknown_model_is_refused(mongo_db: Database) -> None:
 
 def test_delete_refuses_the_active_model_and_deletes_another(mongo_db: Database) -> None:
     models = ModelRepository(mongo_db)
-    active, other = add_model(mongo_db, accuracy=0.7), add_model(mongo_db, accuracy=0.9)
+    active, other = scored_model(mongo_db, accuracy=0.7), scored_model(mongo_db, accuracy=0.9)
     models.activate(active)
 
     with pytest.raises(UserError, match="is the active model; activate another one"):
@@ -165,7 +160,7 @@ def test_delete_refuses_the_active_model_and_deletes_another(mongo_db: Database)
 
 def test_summaries_and_comparison_per_trait(mongo_db: Database) -> None:
     models = ModelRepository(mongo_db)
-    first, second = add_model(mongo_db, accuracy=0.7), add_model(mongo_db, accuracy=0.9)
+    first, second = scored_model(mongo_db, accuracy=0.7), scored_model(mongo_db, accuracy=0.9)
     models.activate(first)
     a, b = models.get(first), models.get(second)
 
@@ -189,7 +184,7 @@ def test_summaries_and_comparison_per_trait(mongo_db: Database) -> None:
 
 def test_download_gives_the_stored_file_with_a_keras_name(mongo_db: Database) -> None:
     models = ModelRepository(mongo_db)
-    model_id = add_model(mongo_db, accuracy=0.7)
+    model_id = scored_model(mongo_db, accuracy=0.7)
 
     download = model_download(models, model_id)
 
@@ -237,7 +232,7 @@ def test_breeder_app_cache_picks_up_a_newly_active_model_without_restart(
     first = clone_trained(trained_template, mongo_db)
     record = models.get(first)
     data = models.model_file(record)
-    second = copy_model(models, record, data)
+    second = copy_model(mongo_db, record, data)
     cache = ActiveModelCache(models)  # what the breeder app keeps for its whole life
     assert cache.get().record.id == first
 
@@ -262,20 +257,12 @@ def test_calibration_and_ood_parameters_are_stored_with_the_model(mongo_db: Data
     ood = {"method": "knn", "threshold": 2.5, "distance": distance.to_document()}
     calibration = {"colour": {"temperature": 1.7, "ece_before": 0.2, "ece_after": 0.05}}
     models = ModelRepository(mongo_db)
-    model_id = models.add(
+    model_id = add_model(
+        mongo_db,
         b"model",
-        schema=CAT_PHENOTYPE,
-        backbone="small_cnn",
         image_size=48,
-        resize_mode="pad",
-        hyper_parameters={},
         metrics=metrics(0.9),
-        confusion={},
-        thresholds={},
-        validation_image_ids=[],
         training_set_size=40,
-        training_started=None,
-        training_ended=None,
         calibration=calibration,
         ood=ood,
     )

@@ -18,6 +18,7 @@ from core.db.users import UserRepository
 from core.errors import NotFoundError, UserError
 from core.labels import CAT_PHENOTYPE
 from core.services.accounts import ensure_first_admin
+from tests.model_helpers import add_model
 
 
 def test_user_password_is_hashed_and_checked(mongo_db: Database) -> None:
@@ -174,19 +175,15 @@ def test_log_entries_in_order_and_after_a_time(mongo_db: Database) -> None:
     assert [e.message for e in runs.last_log_entries(run_id, 2)] == ["line 1", "line 2"]
 
 
-def add_model(models: ModelRepository, accuracy: float) -> str:
-    return models.add(
+def scored_model(database: Database, accuracy: float) -> str:
+    """A stored (inactive) model record with this colour accuracy and cached features."""
+    return add_model(
+        database,
         b"keras-bytes-%f" % accuracy,
-        schema=CAT_PHENOTYPE,
-        backbone="small_cnn",
-        image_size=64,
-        resize_mode="pad",
         hyper_parameters={"epochs": 2},
         metrics={"colour": {"val_accuracy": accuracy}},
-        confusion={},
         thresholds={"colour": 0.5},
         validation_image_ids=["a", "b"],
-        training_set_size=10,
         training_started=utcnow(),
         training_ended=utcnow(),
         feature_key="small_cnn:64",
@@ -196,7 +193,7 @@ def add_model(models: ModelRepository, accuracy: float) -> str:
 def test_exactly_one_active_model_and_activate_rolls_back(mongo_db: Database) -> None:
     models = ModelRepository(mongo_db)
     assert models.active() is None
-    first, second = add_model(models, 0.8), add_model(models, 0.9)
+    first, second = scored_model(mongo_db, 0.8), scored_model(mongo_db, 0.9)
 
     models.activate(first)
     models.activate(second)
@@ -211,7 +208,7 @@ def test_exactly_one_active_model_and_activate_rolls_back(mongo_db: Database) ->
 def test_active_model_cannot_be_deleted_and_delete_removes_file(mongo_db: Database) -> None:
     models = ModelRepository(mongo_db)
     features = FeatureRepository(mongo_db)
-    active, old = add_model(models, 0.8), add_model(models, 0.7)
+    active, old = scored_model(mongo_db, 0.8), scored_model(mongo_db, 0.7)
     models.activate(active)
     features.put_many("small_cnn:64", {"img": np.ones(4)})
     with pytest.raises(UserError, match="is the active model"):

@@ -28,8 +28,8 @@ from core.services.training import (
     run_training_job,
     start_training_run,
 )
+from tests.model_helpers import TINY, add_model
 
-TINY = {"backbone": "small_cnn", "epochs": 2, "image_size": 48, "batch_size": 16, "patience": 2}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -114,16 +114,6 @@ def test_train_wait_succeeds_and_first_model_becomes_active(
         assert set(answer["probabilities"]) == set(CAT_PHENOTYPE.trait_names)
         assert abs(sum(answer["probabilities"]["colour"].values()) - 1) < 1e-3
     assert "notes.jpg" in answers[2]["error"] and "not an image" in answers[2]["error"]
-
-
-def test_second_run_is_refused_while_first_is_active(mongo_db: Database) -> None:
-    runs = TrainingRunRepository(mongo_db)
-    launched: list[list[str]] = []
-    first = start_training_run(runs, launched.append, TINY, requested_by="ann")
-
-    with pytest.raises(UserError, match=f"Run {first} is still queued"):
-        start_training_run(runs, launched.append, TINY, requested_by="bob")
-    assert launched == [["-m", "jobs.train", "--run-id", first]]
 
 
 @pytest.mark.parametrize(
@@ -270,20 +260,8 @@ def test_frozen_backbone_run_caches_features_and_deleting_its_model_removes_them
     assert features.count(key) == 48  # the active model still uses them
 
     newest = models.get(runs.get(second).model_id)
-    other = models.add(
-        b"a model without cached features",
-        schema=CAT_PHENOTYPE,
-        backbone="small_cnn",
-        image_size=48,
-        resize_mode="pad",
-        hyper_parameters={},
-        metrics={},
-        confusion={},
-        thresholds={},
-        validation_image_ids=[],
-        training_set_size=48,
-        training_started=None,
-        training_ended=None,
+    other = add_model(
+        mongo_db, b"a model without cached features", image_size=48, training_set_size=48
     )
     models.activate(other)
     models.delete(newest.id)

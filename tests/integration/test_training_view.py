@@ -29,8 +29,8 @@ from core.services.training_view import (
     runs_table,
     summarize_training_set,
 )
-from tests.console2_support import CREAM_POINTED, TINY
-from tests.console_support import BLUE, NOT_CAT, RED_TABBY, add_images
+from tests.console_helpers import BLUE, CREAM_POINTED, NOT_CAT, RED_TABBY, add_images
+from tests.model_helpers import TINY
 
 
 def test_empty_training_set_cannot_train(mongo_db: Database) -> None:

@@ -29,6 +29,7 @@ from core.errors import UserError
 from core.labels import CAT_PHENOTYPE, DOG_BREED
 from core.services import reporting
 from jobs.bench.reporting import measure
+from tests.model_helpers import add_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 20)
@@ -133,26 +134,19 @@ def add_prediction(
     return prediction_id
 
 
-def add_model(
-    models: ModelRepository, accuracies: list[float], losses: list[float], ended: datetime
+def trained_model_record(
+    database: Database, accuracies: list[float], losses: list[float], ended: datetime
 ) -> str:
+    """A stored model record that trained for an hour up to `ended`, with these metrics."""
     traits = CAT_PHENOTYPE.trait_names
     metrics = {
         name: {"train_accuracy": 1.0, "val_accuracy": a, "train_loss": 0.0, "val_loss": loss}
         for name, a, loss in zip(traits, accuracies, losses, strict=False)
     }
-    return models.add(
+    return add_model(
+        database,
         b"keras bytes",
-        schema=CAT_PHENOTYPE,
-        backbone="small_cnn",
-        image_size=64,
-        resize_mode="pad",
-        hyper_parameters={},
         metrics=metrics,
-        confusion={},
-        thresholds={},
-        validation_image_ids=[],
-        training_set_size=10,
         training_started=ended - timedelta(hours=1),
         training_ended=ended,
     )
@@ -186,20 +180,19 @@ def filled(mongo_db: Database) -> Database:
         (FAWN_POINT, None, False),
     ]:
         add_prediction(predictions, mongo_db, label, user=user, admin=admin)
-    models = ModelRepository(mongo_db)
-    first = add_model(
-        models,
+    first = trained_model_record(
+        mongo_db,
         [0.9, 0.6, 0.7, 0.8, 0.95],
         [0.2, 0.9, 0.6, 0.5, 0.1],
         datetime(2026, 11, 1, tzinfo=UTC),
     )
-    add_model(
-        models,
+    trained_model_record(
+        mongo_db,
         [0.95, 0.7, 0.8, 0.85, 0.97],
         [0.1, 0.7, 0.5, 0.4, 0.05],
         datetime(2026, 11, 15, tzinfo=UTC),
     )
-    models.activate(first)
+    ModelRepository(mongo_db).activate(first)
     return mongo_db
 
 

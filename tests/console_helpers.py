@@ -32,6 +32,13 @@ RED_TABBY = {
     "is_pointed": False,
 }
 NOT_CAT = {"is_cat": False}
+CREAM_POINTED = {
+    "is_cat": True,
+    "colour": "cream",
+    "is_tabby": False,
+    "pattern": "bicolour",
+    "is_pointed": True,
+}
 
 
 def console_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
@@ -99,3 +106,35 @@ def add_images(
         )
     assert report.added == len(labels), report.outcomes
     return [outcome.image_id for outcome in report.outcomes]
+
+
+def run_ok(at: AppTest) -> AppTest:
+    """Run the app and fail with its exceptions, if any."""
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_page(page: str, username: str = "ann") -> AppTest:
+    """A console page file run once for a signed-in user."""
+    return run_ok(signed_in(page_test(page), username))
+
+
+def all_text(at: AppTest) -> str:
+    """Every markdown, message and caption the page shows, in one string."""
+    parts = [
+        e.value for e in (*at.markdown, *at.success, *at.error, *at.warning, *at.info, *at.caption)
+    ]
+    return "\n".join(str(part) for part in parts)
+
+
+def widget(elements, label: str):
+    """The one widget with this label (fails loudly if there is none or several)."""
+    [found] = [element for element in elements if element.label == label]
+    return found
+
+
+def set_label_widgets(at: AppTest, prefix: str, label: dict) -> None:
+    """Set the label select boxes keyed `<prefix>_<trait>` to a label's values."""
+    for trait, value in label.items():
+        at.selectbox(key=f"{prefix}_{trait}").set_value(value)

@@ -1,19 +1,15 @@
-"""Helpers for the breeder page's tests: real models (trained, or with outputs we choose).
+"""Helpers for the breeder page's tests: demo photos, the page under AppTest, fixed models.
 
-* ``trained_model_file(mongo_uri)``: a tiny small_cnn model really trained on 48 demo images
-  (~15 s), once per test session; ``add_trained_model(database, mongo_uri)`` stores and
-  activates a copy of it in a test's own database.
-* ``add_fixed_model(database, ...)``: a real Keras model whose outputs do not depend on the
-  photo (constant-bias heads named like the traits), for deterministic "not a cat", "unsure"
-  and genotype tests. Not a mock: it is saved, stored, loaded and run like any other model.
+``add_fixed_model(database, ...)`` stores a real Keras model whose outputs do not depend on the
+photo (constant-bias heads named like the traits), for deterministic "not a cat", "unsure" and
+genotype tests. Not a mock: it is saved, stored, loaded and run like any other model. The
+really trained tiny model is the session fixture `trained_model` (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -26,20 +22,13 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import Settings
 from core.db.indexes import ensure_all
-from core.db.models import ModelRecord, ModelRepository
 from core.demo.samples import demo_samples, encode_jpeg
 from core.labels import CAT_PHENOTYPE, LabelSchema
+from tests.model_helpers import add_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BREEDER_APP = REPO_ROOT / "breeder_app.py"
 TIMEOUT_S = 90  # AppTest's default (3 s) is too short for loading TensorFlow and a model
-TINY_TRAINING = {
-    "backbone": "small_cnn",
-    "epochs": 2,
-    "image_size": 48,
-    "batch_size": 16,
-    "patience": 2,
-}
 FIXED_SIZE = 48
 
 
@@ -86,77 +75,6 @@ def showcase_outputs() -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- models
-
-
-@dataclass(frozen=True)
-class StoredModel:
-    """A model file with what the registry needs to store it again elsewhere."""
-
-    data: bytes
-    record: ModelRecord
-
-
-_trained: dict[str, StoredModel] = {}
-
-
-def trained_model_file(mongo_uri: str, data_dir: Path) -> StoredModel:
-    """A small_cnn model trained for 2 epochs on 48 demo images, once per test session."""
-    if mongo_uri in _trained:
-        return _trained[mongo_uri]
-    from core.db.training_images import TrainingImageRepository
-    from core.db.training_runs import TrainingRunRepository
-    from core.services.demo import add_demo_images
-    from core.services.training import run_training_job, start_training_run
-
-    name = f"test_train_{uuid4().hex[:8]}"
-    with MongoClient(mongo_uri, tz_aware=True) as client:
-        database = client[name]
-        ensure_all(database)
-        try:
-            add_demo_images(TrainingImageRepository(database), CAT_PHENOTYPE, count=48, seed=3)
-            runs = TrainingRunRepository(database)
-            run_id = start_training_run(
-                runs, lambda args: None, TINY_TRAINING, requested_by="test", activate=True
-            )
-            settings = Settings(mongo_uri=mongo_uri, mongo_db=name, data_dir=data_dir)
-            status = run_training_job(database, run_id, schema=CAT_PHENOTYPE, settings=settings)
-            assert status == "succeeded", runs.log_entries(run_id)
-            models = ModelRepository(database)
-            record = models.active()
-            assert record is not None
-            _trained[mongo_uri] = StoredModel(models.model_file(record), record)
-        finally:
-            client.drop_database(name)
-    return _trained[mongo_uri]
-
-
-def store_model(database: Database, stored: StoredModel, *, activate: bool = True) -> str:
-    """Store (and activate) a model file in this database; return its id."""
-    record = stored.record
-    models = ModelRepository(database)
-    model_id = models.add(
-        stored.data,
-        schema=record.schema,
-        backbone=record.backbone,
-        image_size=record.image_size,
-        resize_mode=record.resize_mode,
-        hyper_parameters=record.hyper_parameters,
-        metrics=record.metrics,
-        confusion=record.confusion,
-        thresholds=record.thresholds,
-        validation_image_ids=[],
-        training_set_size=record.training_set_size,
-        training_started=record.training_started,
-        training_ended=record.training_ended,
-    )
-    if activate:
-        models.activate(model_id)
-    return model_id
-
-
-def add_trained_model(database: Database, mongo_uri: str, data_dir: Path) -> str:
-    """Store and activate the session's trained model in this database; return its id."""
-    return store_model(database, trained_model_file(mongo_uri, data_dir))
 
 
 def spread(best: str, probability: float, values: tuple[str, ...]) -> dict[str, float]:
@@ -229,25 +147,17 @@ def add_fixed_model(
     activate: bool = True,
 ) -> str:
     """Store (and activate) a model that always says `outputs`; return its id."""
-    models = ModelRepository(database)
-    model_id = models.add(
+    return add_model(
+        database,
         fixed_model_bytes(schema, outputs),
+        activate=activate,
         schema=schema,
         backbone="fixed_test_model",
         image_size=FIXED_SIZE,
-        resize_mode="pad",
-        hyper_parameters={},
         metrics={t.name: {"val_accuracy": 0.9} for t in schema.traits},
-        confusion={},
         thresholds=thresholds or {t.name: 0.5 for t in schema.traits},
-        validation_image_ids=[],
         training_set_size=0,
-        training_started=None,
-        training_ended=None,
     )
-    if activate:
-        models.activate(model_id)
-    return model_id
 
 
 # ----------------------------------------------------------------------------- the app
@@ -305,7 +215,3 @@ def module_database(mongo_uri: str) -> Database:
     database = client[f"test_breeder_{uuid4().hex[:8]}"]
     ensure_all(database)
     return database
-
-
-def quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
