@@ -19,6 +19,7 @@ from core.images import IMAGE_SUFFIXES
 from core.labels import LabelSchema
 from core.services import breeder
 from core.services.predictions import record_feedback
+from core.text import escape_markdown
 
 UPLOAD_TYPES = sorted({suffix.lstrip(".") for suffix in IMAGE_SUFFIXES})
 FLAG_STYLE = {
@@ -58,7 +59,7 @@ def show_traits(identification: breeder.Identification) -> None:
     view = identification.view
     with st.container(gap=None):
         st.caption(f"Your {view.subject} is probably")
-        st.subheader(view.name[:1].upper() + view.name[1:], anchor=False)
+        st.subheader(escape_markdown(view.name[:1].upper() + view.name[1:]), anchor=False)
     if view.not_sure:
         st.badge(
             f"Not sure about: {', '.join(view.not_sure).lower()}",
@@ -66,19 +67,20 @@ def show_traits(identification: breeder.Identification) -> None:
             color="orange",
         )
     for row in view.traits:
-        value = f"not sure (maybe {row.value})" if row.is_unsure else row.value
+        shown = escape_markdown(row.value)
+        value = f"not sure (maybe {shown})" if row.is_unsure else shown
         st.progress(
             row.probability, text=f"**{row.title}:** {value} · {breeder.percent(row.probability)}"
         )
         runners_up = [(v, p) for v, p in row.alternatives if p >= 0.02][:3]
         if runners_up and len(row.alternatives) > 1:
-            others = ", ".join(f"{v} {breeder.percent(p)}" for v, p in runners_up)
+            others = ", ".join(f"{escape_markdown(v)} {breeder.percent(p)}" for v, p in runners_up)
             st.caption(f"Other {row.title.lower()}s it could be: {others}")
 
 
 def show_not_subject(identification: breeder.Identification) -> None:
     view = identification.view
-    st.subheader(view.headline, anchor=False)
+    st.subheader(escape_markdown(view.headline), anchor=False)
     st.markdown(
         f"The model is {breeder.percent(view.gate_probability)} sure there is no "
         f"{view.subject} in this photo, so it does not guess a coat. Try a clear photo of one "
@@ -128,7 +130,13 @@ def show_feedback(
                 if buttons.button(
                     "Yes, that's right", key=f"yes_{prediction_id}", icon=":material/thumb_up:"
                 ):
-                    record_feedback(predictions, schema, prediction_id, is_correct=True)
+                    record_feedback(
+                        predictions,
+                        schema,
+                        prediction_id,
+                        is_correct=True,
+                        feedback_secret=identification.feedback_secret,
+                    )
                     states[prediction_id] = "done"
                     _gallery.clear()
                     st.rerun()
@@ -137,14 +145,20 @@ def show_feedback(
                     key=f"no_{prediction_id}",
                     icon=":material/thumb_down:",
                 ):
-                    record_feedback(predictions, schema, prediction_id, is_correct=False)
+                    record_feedback(
+                        predictions,
+                        schema,
+                        prediction_id,
+                        is_correct=False,
+                        feedback_secret=identification.feedback_secret,
+                    )
                     states[prediction_id] = "no"
                     _gallery.clear()
                     st.rerun()
                 return
             show_correction(identification, schema, predictions, states)
         except UserError as err:
-            st.error(str(err))
+            st.error(escape_markdown(err))
 
 
 def show_correction(
@@ -173,7 +187,14 @@ def show_correction(
         sent = st.form_submit_button("Send correction", type="primary")
     if sent:
         correction = breeder.build_correction(schema, view.label, chosen)
-        record_feedback(predictions, schema, prediction_id, is_correct=False, correction=correction)
+        record_feedback(
+            predictions,
+            schema,
+            prediction_id,
+            is_correct=False,
+            feedback_secret=identification.feedback_secret,
+            correction=correction,
+        )
         states[prediction_id] = "done"
         _gallery.clear()
         st.rerun()
@@ -194,7 +215,9 @@ def show_gallery(key: MongoKey, model_id: str) -> None:
     try:
         items = _gallery(key, model_id)
     except UserError as err:
-        st.caption(f"The recent identifications cannot be shown right now ({err}).")
+        st.caption(
+            f"The recent identifications cannot be shown right now ({escape_markdown(err)})."
+        )
         return
     if not items:
         return
@@ -204,7 +227,7 @@ def show_gallery(key: MongoKey, model_id: str) -> None:
     for item in items:
         with row.container(width=160, gap=None):
             st.image(item.thumbnail, width="stretch")
-            st.caption(f"{item.name} · {item.feedback}")
+            st.caption(f"{escape_markdown(item.name)} · {item.feedback}")
 
 
 # ----------------------------------------------------------------------------- the page
@@ -264,11 +287,11 @@ with st.container(border=True):
         )
     keep_photo = st.checkbox(
         "Keep my photo to help improve the model",
-        value=True,
+        value=False,
         key="keep_photo",
         disabled=upload is not None,
-        help="Kept photos may be reviewed and added to the training images. Untick it before "
-        "choosing a photo to store only the result, without the photo.",
+        help="Kept photos may be reviewed and added to the training images. Tick it before "
+        "choosing a photo to let us keep it; otherwise only the result is stored.",
     )
 
 if upload is None:
@@ -297,7 +320,7 @@ elif st.session_state.get("identified_upload") != upload.file_id:
 
 identification = st.session_state.get("identification")
 if isinstance(identification, str):
-    st.error(identification)
+    st.error(escape_markdown(identification))  # quotes the file name as uploaded
 elif identification is not None:
     photo_column, result_column = st.columns([2, 3], gap="medium")
     photo_column.image(identification.photo, width="stretch")

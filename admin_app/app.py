@@ -13,13 +13,14 @@ from admin_app.console_pages import PAGES
 from admin_app.resources import get_database
 from core.db.users import UserRepository
 from core.errors import UserError
+from core.text import escape_markdown
 
 st.set_page_config(page_title="Cat Identifier console", page_icon="🐈", layout="wide")
 
 try:
     users = UserRepository(get_database())
 except UserError as err:
-    st.error(str(err))
+    st.error(escape_markdown(err))
     st.stop()
 
 authenticator = make_authenticator(users)

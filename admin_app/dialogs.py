@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 import streamlit as st
 
@@ -10,7 +11,7 @@ from core.errors import UserError
 from core.services.image_browser import ImageBrowser
 from core.services.labelling import history_rows
 from core.services.review import NO_PHOTO_REASON, PredictionReview, owner_answer
-from core.text import value_text
+from core.text import escape_markdown, value_text
 
 NO_PHOTO_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 160 120">'
@@ -30,7 +31,7 @@ def show_image_details(browser: ImageBrowser, image_id: str) -> None:
         image = browser.repository.get(image_id)
         data = browser.repository.image_bytes(image)
     except UserError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
         return
     left, right = st.columns([3, 2])
     left.image(data, width="content")
@@ -40,16 +41,19 @@ def show_image_details(browser: ImageBrowser, image_id: str) -> None:
         if trait.name in image.label
     ]
     facts += [
-        f"**File:** {image.filename} · {image.width}×{image.height} {image.format}",
+        f"**File:** {escape_markdown(image.filename)} · "
+        f"{image.width}×{image.height} {image.format}",
         f"**Source:** {image.source.replace('_', ' ')}",
     ]
     if image.source_url:
-        facts.append(f"**URL:** [{image.source_url}]({image.source_url})")
+        target = quote(image.source_url, safe=":/?#@!$&'*+,;=%~[]")
+        facts.append(f"**URL:** [{escape_markdown(image.source_url)}]({target})")
     if image.licence or image.creator:
-        facts.append(f"**Licence:** {image.licence or 'unknown'} · **by** {image.creator or '?'}")
+        licence, creator = escape_markdown(image.licence or "unknown"), image.creator or "?"
+        facts.append(f"**Licence:** {licence} · **by** {escape_markdown(creator)}")
     facts.append(f"**Added:** {image.created_at:%Y-%m-%d %H:%M} UTC")
     if image.labelled_by:
-        facts.append(f"**Labelled by:** {image.labelled_by}")
+        facts.append(f"**Labelled by:** {escape_markdown(image.labelled_by)}")
     with right:
         st.subheader(schema.describe(image.label).capitalize())
         st.markdown("  \n".join(facts))
@@ -68,7 +72,7 @@ def show_prediction_details(
     try:
         prediction = review.predictions.get(prediction_id)
     except UserError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
         return
     left, right = st.columns([2, 3])
     with left:

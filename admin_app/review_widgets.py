@@ -19,6 +19,7 @@ from core.services.review_filter import (
     USER_FEEDBACK_CHOICES,
     build_review_filter,
 )
+from core.text import escape_markdown
 
 state = st.session_state
 
@@ -28,7 +29,7 @@ def run_action(action: Callable[[], ReviewOutcome | PromoteReport], selection_ke
     try:
         outcome = action()
     except UserError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
         return
     state["review_outcome"] = outcome.summary()
     state["review_problems"] = skip_notes(outcome.skipped)
@@ -186,6 +187,6 @@ def review_filters(
             created_to=dates[1] if len(dates) > 1 else None,
         )
     except UserError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
         review_filter = build_review_filter(schema)
     return review_filter, order

@@ -13,6 +13,7 @@ from core.errors import NotFoundError, UserError
 from core.labels import LabelSchema
 from core.services.model_registry import trait_metrics
 from core.services.training_view import ParameterField, RunView, cancel_run, log_text, run_view
+from core.text import escape_markdown
 from core.training_charts import accuracy_chart, final_accuracy_chart, loss_chart
 
 STATUS_BADGES = {
@@ -47,7 +48,7 @@ def show_run(
             try:
                 cancel_run(runs, run.id)
             except UserError as err:
-                st.error(str(err))
+                st.error(escape_markdown(err))
             else:
                 st.rerun()  # also re-enables "Start training" when the run ended at once
     with st.container(horizontal=True):

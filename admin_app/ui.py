@@ -13,7 +13,7 @@ import streamlit as st
 from core.labels import LabelSchema, Trait
 from core.services.filters import trait_choices
 from core.services.imports import ImportReport
-from core.text import value_text
+from core.text import escape_markdown, value_text
 
 NO_CHOICE = "—"
 UNSET = "\u2063unset"  # the "any"/"keep" option of a select box (None shows a placeholder)
@@ -145,7 +145,7 @@ def selectable_grid(
         st.session_state[widget_key] = tile.key in selection  # page-wide actions change it
         with grid.cell():
             st.image(tile.image, width="stretch")
-            st.caption(tile.caption)
+            st.caption(escape_markdown(tile.caption))  # web titles, file names
             with st.container(horizontal=True, vertical_alignment="center", gap="small"):
                 st.checkbox(
                     "Select",
@@ -264,9 +264,9 @@ def show_report(report: ImportReport) -> None:
         st.metric("Possible duplicates", f"{near:,}", border=True)
         st.metric("Already stored", f"{duplicates:,}", border=True)
         st.metric("Rejected", f"{len(rejected):,}", border=True)
-    (st.warning if rejected else st.success)(report.summary())
+    (st.warning if rejected else st.success)(escape_markdown(report.summary()))
     for note in getattr(report, "notes", []):
-        st.info(note)
+        st.info(escape_markdown(note))  # notes quote file names
     if rejected:
         st.markdown("**Rejected files**")
         st.dataframe(

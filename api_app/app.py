@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Request, Security
+from fastapi import FastAPI, Header, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPBearer
@@ -196,11 +196,24 @@ def create_app(
         summary="Say whether a stored prediction was right, and what is right",
         dependencies=[Security(require_api_key)],
         openapi_extra=FEEDBACK_BODY,
-        responses=error_responses(400, 401, 404, 413),
+        responses=error_responses(400, 401, 403, 404, 413),
     )
-    async def feedback(prediction_id: str, request: Request) -> JSONResponse:
+    async def feedback(
+        prediction_id: str,
+        request: Request,
+        x_feedback_secret: Annotated[
+            str | None,
+            Header(
+                description="The feedback_secret that POST /identify gave with this prediction "
+                "(not needed when the server sets IDENTIFY_API_KEY and the request has the key)"
+            ),
+        ] = None,
+    ) -> JSONResponse:
         body = await read_feedback_body(request)
-        return JSONResponse(await run_in_threadpool(service.feedback, prediction_id, body))
+        answer = await run_in_threadpool(
+            service.feedback, prediction_id, body, feedback_secret=x_feedback_secret
+        )
+        return JSONResponse(answer)
 
     drop_validation_error_docs(app)
     return app

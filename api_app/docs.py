@@ -69,6 +69,7 @@ COLOURS_EXAMPLE = {"black": 0.04, "blue": 0.86, "chocolate": 0.0, "lilac": 0.08,
 IDENTIFY_EXAMPLE = {
     "success": True,
     "prediction_id": "6b0c3a2f9d1e4b0012ab34cd",
+    "feedback_secret": "q3Zt0mXcV8yJ1bKf2nR5sHw7LpA9dE4u",
     "model_id": "6b0c2dd3e6f7cbd0849edfb4",
     "schema": "cat_phenotype",
     "is_cat": True,
@@ -117,6 +118,7 @@ IDENTIFY_EXAMPLE = {
 ERROR_DESCRIPTIONS = {
     400: "A bad request: no photo, a bad option or a bad feedback body",
     401: "No API key, or a wrong one (when the server sets IDENTIFY_API_KEY)",
+    403: "Feedback without the prediction's feedback_secret (X-Feedback-Secret header)",
     404: "No stored prediction has this id",
     413: "The upload is over MAX_UPLOAD_MB (or the feedback over 64 KB)",
     422: "The file is not a usable image (not an image, corrupt, too small, too many pixels)",

@@ -7,13 +7,15 @@ from fastapi.responses import JSONResponse
 from core.errors import NotFoundError, ServiceUnavailableError, UserError
 from core.images import ImageError
 from core.services.identify_requests import MissingApiKeyError, UploadTooLargeError
-from core.services.predictions import NoActiveModelError
+from core.services.predictions import FeedbackNotAllowedError, NoActiveModelError
 
 
 def status_for(err: UserError) -> int:
     """The HTTP status of an error meant for the caller."""
     if isinstance(err, MissingApiKeyError):
         return 401
+    if isinstance(err, FeedbackNotAllowedError):
+        return 403
     if isinstance(err, UploadTooLargeError):
         return 413
     if isinstance(err, NotFoundError):

@@ -34,6 +34,7 @@ class Settings:
     breeder_port: int = 8501
     admin_port: int = 8502
     api_port: int = 8503
+    api_host: str = "127.0.0.1"  # the identify API: this machine only, unless told otherwise
     embedded_mongo_port: int | None = None
     admin_username: str | None = None
     admin_password: str | None = field(default=None, repr=False)
@@ -152,6 +153,7 @@ ENV_NAMES: dict[str, str] = {
     "breeder_port": "BREEDER_PORT",
     "admin_port": "ADMIN_PORT",
     "api_port": "API_PORT",
+    "api_host": "API_HOST",
     "embedded_mongo_port": "EMBEDDED_MONGO_PORT",
     "admin_username": "ADMIN_USERNAME",
     "admin_password": "ADMIN_PASSWORD",

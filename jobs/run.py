@@ -35,7 +35,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_IMAGES = 1000  # enough for the first model to learn every trait (README benchmarks)
 
 
-def streamlit_command(script: str, port: int) -> list[str]:
+def streamlit_command(script: str, port: int, max_upload_mb: int) -> list[str]:
+    """The command that serves one Streamlit app; its server refuses uploads over the limit."""
     return [
         sys.executable,
         "-m",
@@ -50,7 +51,22 @@ def streamlit_command(script: str, port: int) -> list[str]:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--server.maxUploadSize",  # the widgets' own limit is only checked in the browser
+        str(max_upload_mb),
     ]
+
+
+def api_command(settings: Settings) -> list[str]:
+    """The command that serves the identify API on API_HOST (127.0.0.1 unless told otherwise)."""
+    port = str(settings.api_port)
+    return [sys.executable, "-m", "jobs.serve_api", "--host", settings.api_host, "--port", port]
+
+
+def url_host(host: str) -> str:
+    """The host part of a URL that reaches a server listening on host."""
+    if host in ("0.0.0.0", "::", ""):
+        return "localhost"
+    return f"[{host}]" if ":" in host else host
 
 
 def wait_until_answering(url: str, timeout_s: float = 90.0) -> bool:
@@ -106,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.ensure_data_dir()
     check_port_free("BREEDER_PORT", settings.breeder_port, "0.0.0.0")
     check_port_free("ADMIN_PORT", settings.admin_port, "0.0.0.0")
-    check_port_free("API_PORT", settings.api_port, "0.0.0.0")
+    check_port_free("API_PORT", settings.api_port, settings.api_host)
 
     print("Starting the databases…", flush=True)
     mongo_uri = mongo_uri_for(settings)
@@ -156,20 +172,20 @@ def main(argv: list[str] | None = None) -> int:
         services = [
             (
                 "Breeder app",
-                streamlit_command("breeder_app.py", settings.breeder_port),
+                streamlit_command("breeder_app.py", settings.breeder_port, settings.max_upload_mb),
                 f"http://localhost:{settings.breeder_port}",
                 "/_stcore/health",
             ),
             (
                 "Admin console",
-                streamlit_command("admin_app/app.py", settings.admin_port),
+                streamlit_command("admin_app/app.py", settings.admin_port, settings.max_upload_mb),
                 f"http://localhost:{settings.admin_port}",
                 "/_stcore/health",
             ),
             (
                 "Identify API",
-                [sys.executable, "-m", "jobs.serve_api", "--port", str(settings.api_port)],
-                f"http://localhost:{settings.api_port}",
+                api_command(settings),
+                f"http://{url_host(settings.api_host)}:{settings.api_port}",
                 "/health",
             ),
         ]

@@ -1,4 +1,4 @@
-"""Serve the identify HTTP API: python -m jobs.serve_api [--host 0.0.0.0] [--port 8503].
+"""Serve the identify HTTP API: python -m jobs.serve_api [--host 127.0.0.1] [--port 8503].
 
 POST /identify (multipart field `image`), POST /identify/{id}/feedback, GET /model, GET /health,
 and the OpenAPI page at /docs. The database comes from MONGO_URI (or the embedded server).
@@ -25,17 +25,26 @@ def parse_port(raw: str) -> int:
     return port
 
 
-def main(argv: list[str] | None = None) -> int:
-    settings = Settings.from_env()
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    """The command line, with defaults from the settings (API_HOST, API_PORT)."""
     parser = argparse.ArgumentParser(prog="python -m jobs.serve_api", description=__doc__)
-    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")
+    parser.add_argument(
+        "--host",
+        default=settings.api_host,
+        help=f"address to listen on (API_HOST, {settings.api_host}; 0.0.0.0 for every address)",
+    )
     parser.add_argument(
         "--port", default=str(settings.api_port), help=f"port (API_PORT, {settings.api_port})"
     )
     parser.add_argument(
         "--no-access-log", action="store_true", help="do not log one line per request"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = Settings.from_env()
+    args = build_parser(settings).parse_args(argv)
     port = parse_port(args.port)
     check_port_free("--port", port, args.host)
 

@@ -13,6 +13,7 @@ from core.db.warehouse.counts import REVIEW_STATUSES
 from core.db.warehouse.schema import ensure_warehouse
 from core.errors import UserError
 from core.services import reporting
+from core.text import escape_markdown
 
 user = require_login(__file__)
 st.title("Dashboards")
@@ -45,7 +46,7 @@ try:
         progress.done()
     status = reporting.warehouse_status(engine, warehouse)
 except UserError as err:
-    st.error(str(err))
+    st.error(escape_markdown(err))
     st.stop()
 
 if outcome := st.session_state.pop("dashboards_outcome", None):
@@ -66,7 +67,7 @@ if refresh:
     try:
         result = reporting.refresh_now(engine, database, schema, progress=progress)
     except UserError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
     else:
         st.session_state.pop(SKIP_AUTO_REFRESH, None)
         st.session_state["dashboards_outcome"] = result.summary()
@@ -125,7 +126,7 @@ try:
         admin_status=review_status if who == "Admin" else None,
     ).checked(warehouse)
 except UserError as err:
-    st.error(str(err))
+    st.error(escape_markdown(err))
     st.stop()
 
 

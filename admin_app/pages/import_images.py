@@ -9,6 +9,7 @@ from core.errors import UserError
 from core.images import IMAGE_SUFFIXES
 from core.services.archive_import import import_uploads
 from core.services.web_import import import_web_images
+from core.text import escape_markdown
 from core.web.providers import PROVIDER_TITLES, available_providers, make_provider
 
 user = require_login(__file__)
@@ -36,7 +37,7 @@ def run_import(report_key: str, verb: str, action) -> None:
     try:
         state[report_key] = action(bar)
     except UserError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
     finally:
         bar.done()
         browser.recheck()  # the Training images counts pick the new images up by id
@@ -54,12 +55,15 @@ with upload_tab:
         type=UPLOAD_TYPES,
         accept_multiple_files=True,
         key=f"uploads_{state['uploader_round']}",
+        max_upload_size=settings.max_upload_mb,  # the server refuses larger ones too
+        help=f"Up to {settings.max_upload_mb} MB per file (MAX_UPLOAD_MB); import a larger zip "
+        "with python -m jobs.import_images.",
     )
     with st.expander("Label for loose images (optional)"):
         try:
             upload_label = checked_label("upload_label")
         except UserError as err:
-            st.error(str(err))
+            st.error(escape_markdown(err))
             upload_label = False
     count = len(files or [])
     if st.button(
@@ -93,7 +97,7 @@ def search(provider_name: str, query: str, page: int) -> None:
             query, page=page, page_size=PAGE_SIZE
         )
     except UserError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
         return
     state["web_search"] = (provider_name, query)
     state["web_results"] = results
@@ -141,7 +145,7 @@ with web_tab:
             try:
                 web_label = checked_label("web_label")
             except UserError as err:
-                st.error(str(err))
+                st.error(escape_markdown(err))
                 web_label = False
             if st.button(
                 f"Import {len(selection)} selected",

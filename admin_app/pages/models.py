@@ -22,6 +22,7 @@ from core.services.model_registry import (
     models_table,
     trait_metrics,
 )
+from core.text import escape_markdown
 from core.training_charts import CELL_SELECTION, comparison_chart, confusion_chart
 
 require_login(__file__)
@@ -148,7 +149,7 @@ with st.container(border=True):
                 try:
                     state["models_note"] = delete_model(models, record.id)
                 except UserError as err:
-                    st.error(str(err))
+                    st.error(escape_markdown(err))
                 else:
                     state.pop("models_chosen", None)
                     st.rerun()
@@ -187,7 +188,7 @@ def show_cell_images(trait_name: str, true_value: str, predicted: str) -> None:
     try:
         ids = cell_image_ids(record, trait_name, true_value, predicted)
     except UserError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
         return
     shown = ids[:MAX_CELL_IMAGES]
     more = f" (the first {len(shown)} shown)" if len(ids) > len(shown) else ""

@@ -23,6 +23,7 @@ from core.services.review_accuracy import accuracy_in_the_wild
 from core.services.review_filter import (
     PAGE_SIZES,
 )
+from core.text import escape_markdown
 
 user = require_login(__file__)
 settings = get_settings()
@@ -97,7 +98,7 @@ def grid_section() -> None:
             page_size=state.get("review_page_size", 48),
         )
     except UserError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
         return
     page_ids = [prediction.id for prediction in page.predictions]
     selection_bar(

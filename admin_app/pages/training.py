@@ -20,6 +20,7 @@ from core.services.training_view import (
     runs_table,
     summarize_training_set,
 )
+from core.text import escape_markdown
 from core.training_charts import value_counts_chart
 
 user = require_login(__file__)
@@ -123,7 +124,7 @@ if submitted:
             runs, get_launcher(), values, requested_by=user.username, activate=activate
         )
     except UserError as err:
-        st.error(str(err))
+        st.error(escape_markdown(err))
     else:
         state["training_note"] = (
             f"Started run {run_id}; it runs in the background, so you may leave this page."

@@ -26,7 +26,7 @@ from core.services.filters import (
 )
 from core.services.image_browser import PAGE_SIZES
 from core.services.labelling import check_selection
-from core.text import plural, value_text
+from core.text import escape_markdown, plural, value_text
 
 user = require_login(__file__)
 browser = get_image_browser()
@@ -55,7 +55,7 @@ def filter_from_widgets():
 try:
     image_filter = filter_from_widgets()
 except UserError as err:
-    st.error(str(err))
+    st.error(escape_markdown(err))
     image_filter = build_filter(schema)
 counts = browser.counts(image_filter)
 if state.get("grid_filter") != image_filter:  # a new filter starts a new selection on page 1
@@ -130,7 +130,7 @@ def run_action(verb: str, action) -> None:
         outcome = action(bar)
     except UserError as err:
         bar.done()
-        st.error(str(err))
+        st.error(escape_markdown(err))
         return
     state["grid_outcome"] = str(outcome)
     state[SELECTION] = set()
@@ -183,7 +183,7 @@ def grid_section(matching: int) -> None:
                     check_selection(selection, "deleted")
                     state["confirm_delete"] = True
                 except UserError as err:
-                    st.error(str(err))
+                    st.error(escape_markdown(err))
         if state.get("confirm_delete") and selection:
             doomed = plural(len(selection), "image")
             st.warning(f"Delete {doomed} and the stored files for good?")

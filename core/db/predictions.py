@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,7 +59,7 @@ class Prediction:
     def from_document(cls, doc: Mapping[str, Any]) -> Prediction:
         return cls(
             id=str(doc["_id"]),
-            sha256=doc.get("sha256", ""),
+            sha256=doc.get("sha256") or "",
             model_id=str(doc.get("model_id", "")),
             label=dict(doc.get("label") or {}),
             probabilities=dict(doc.get("probabilities") or {}),
@@ -102,12 +104,17 @@ class PredictionRepository:
         image: bytes | None = None,
         thumbnail: bytes | None = None,
         filename: str = "photo",
+        feedback_secret: str | None = None,
     ) -> str:
-        """Store one prediction; the photo only when its owner agreed to keep it."""
+        """Store one prediction; the photo, its thumbnail and its hash only with consent.
+
+        feedback_secret (given back to the owner only) is kept as its SHA-256 hash.
+        """
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, not {channel!r}")
         doc: dict[str, Any] = {
-            "sha256": sha256,
+            "sha256": sha256 if image is not None else None,  # a hash still finds the photo
+            "feedback_secret_sha256": _secret_hash(feedback_secret) if feedback_secret else None,
             "model_id": model_id,
             "label": dict(label),
             "probabilities": {k: dict(v) for k, v in probabilities.items()},
@@ -138,6 +145,20 @@ class PredictionRepository:
             )
         return Prediction.from_document(doc)
 
+    def is_feedback_secret(self, prediction_id: str, secret: str | None) -> bool:
+        """Whether secret is the one given with this prediction (NotFoundError if unknown)."""
+        doc = self._predictions.find_one(
+            {"_id": to_object_id(prediction_id, "prediction")}, {"feedback_secret_sha256": 1}
+        )
+        if doc is None:
+            raise NotFoundError(
+                f"No prediction with id {prediction_id!r}; identify the photo again."
+            )
+        stored = doc.get("feedback_secret_sha256")
+        if not stored or not secret:
+            return False
+        return hmac.compare_digest(stored, _secret_hash(secret))
+
     def image_bytes(self, prediction: Prediction) -> bytes | None:
         return self._files.get(prediction.image_file) if prediction.image_file else None
 
@@ -165,10 +186,20 @@ class PredictionRepository:
                 f"No prediction with id {prediction_id!r}; identify the photo again."
             )
 
-    def recent(self, limit: int = 20, *, with_image_only: bool = False) -> list[Prediction]:
+    def recent(
+        self, limit: int = 20, *, with_image_only: bool = False, channel: str | None = None
+    ) -> list[Prediction]:
+        """The newest predictions; only those with a kept photo, or from one channel, if asked."""
         query: dict[str, Any] = {"image": {"$ne": None}} if with_image_only else {}
+        if channel is not None:
+            query["channel"] = channel
         cursor = self._predictions.find(query).sort("created_at", DESCENDING).limit(limit)
         return [Prediction.from_document(doc) for doc in cursor]
 
     def count(self, query: Mapping[str, Any] | None = None) -> int:
         return self._predictions.count_documents(dict(query or {}))
+
+
+def _secret_hash(secret: str) -> str:
+    """A feedback secret is random and long, so a plain SHA-256 is enough to store it."""
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -116,6 +116,7 @@ class Identification:
     prediction_id: str
     model_id: str
     view: ResultView
+    feedback_secret: str  # lets this visitor (only) answer "is this right?"
     photo: bytes  # JPEG fitted into DISPLAY_SIDE, EXIF-oriented: never stretched
     photo_size: tuple[int, int]
     is_photo_kept: bool
@@ -249,16 +250,17 @@ def identify_upload(
     result = identify(loaded, image)
     step("Writing down the result…")
     try:
-        prediction_id = store_prediction(
+        stored = store_prediction(
             predictions, loaded, image, result, channel="breeder_app", keep_photo=keep_photo
         )
     except PyMongoError as err:
         raise _unavailable(err) from err
     photo, size = display_photo(image.image)
     return Identification(
-        prediction_id=prediction_id,
+        prediction_id=stored.id,
         model_id=loaded.record.id,
         view=result_view(result, loaded.record.schema),
+        feedback_secret=stored.feedback_secret,
         photo=photo,
         photo_size=size,
         is_photo_kept=keep_photo,
@@ -326,10 +328,11 @@ def _feedback_text(prediction: Prediction) -> str:
 def recent_gallery(
     predictions: PredictionRepository, schema: LabelSchema, limit: int = GALLERY_SIZE
 ) -> list[GalleryItem]:
-    """The latest identifications whose owners let us keep the photo, newest first."""
+    """The latest breeder-page identifications whose owners let us keep the photo, newest first."""
     items = []
     try:
-        for prediction in predictions.recent(limit, with_image_only=True):
+        # API callers never said yes on this page, so their photos are never shown here
+        for prediction in predictions.recent(limit, with_image_only=True, channel="breeder_app"):
             if not prediction.has_image:  # never show a photo its owner did not let us keep
                 continue
             thumbnail = predictions.thumbnail_bytes(prediction)

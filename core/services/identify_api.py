@@ -118,9 +118,9 @@ class IdentifyService:
             raise
         image = decode_for(loaded, data, filename, max_bytes=max_bytes)  # one reduced decode
         result = identify(loaded, image)  # concurrent requests predict in parallel threads
-        prediction_id = None
+        stored = None
         if store:
-            prediction_id = store_prediction(
+            stored = store_prediction(
                 PredictionRepository(self.database()),
                 loaded,
                 image,
@@ -128,16 +128,33 @@ class IdentifyService:
                 channel="api",
                 keep_photo=keep_photo,
             )
-        return identify_response(loaded.record, result, prediction_id=prediction_id)
+        return identify_response(
+            loaded.record,
+            result,
+            prediction_id=stored.id if stored else None,
+            feedback_secret=stored.feedback_secret if stored else None,
+        )
 
-    def feedback(self, prediction_id: str, body: bytes) -> dict[str, Any]:
-        """Store "was it right?" (and what is right) for a stored prediction."""
+    def feedback(
+        self, prediction_id: str, body: bytes, *, feedback_secret: str | None = None
+    ) -> dict[str, Any]:
+        """Store "was it right?" (and what is right) for a stored prediction.
+
+        Only with the feedback secret given with the prediction, or on a server with an API key
+        (the route has checked it): ids alone are guessable.
+        """
         predictions = PredictionRepository(self.database())
         prediction = predictions.get(prediction_id)  # malformed or unknown ids stop here
         schema = self._schema_of(prediction.model_id)
         correct, correction = parse_feedback(body, schema)
         record_feedback(
-            predictions, schema, prediction_id, is_correct=correct, correction=correction
+            predictions,
+            schema,
+            prediction_id,
+            is_correct=correct,
+            correction=correction,
+            feedback_secret=feedback_secret,
+            is_trusted=bool(self.settings.identify_api_key),
         )
         return {
             "success": True,

@@ -57,13 +57,21 @@ def breeder_words(schema: LabelSchema, result: PredictionResult) -> dict[str, An
 
 
 def identify_response(
-    record: ModelRecord, result: PredictionResult, *, prediction_id: str | None
+    record: ModelRecord,
+    result: PredictionResult,
+    *,
+    prediction_id: str | None,
+    feedback_secret: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON answer to POST /identify, the same shape for every schema."""
+    """The JSON answer to POST /identify, the same shape for every schema.
+
+    feedback_secret goes with a stored prediction: only its holder may send feedback on it.
+    """
     schema = record.schema
     answer: dict[str, Any] = {
         "success": True,
         "prediction_id": prediction_id,
+        "feedback_secret": feedback_secret,
         "model_id": record.id,
         "schema": schema.name,
     }

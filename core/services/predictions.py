@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Mapping
@@ -31,6 +32,18 @@ if TYPE_CHECKING:
 
 class NoActiveModelError(UserError):
     """No model has been trained and activated yet."""
+
+
+class FeedbackNotAllowedError(UserError):
+    """Feedback without the prediction's feedback secret (or the API key): HTTP 403."""
+
+
+@dataclass(frozen=True)
+class StoredPrediction:
+    """A stored prediction's id and the secret that lets its owner give feedback on it."""
+
+    id: str
+    feedback_secret: str  # given back once, stored only as a hash
 
 
 @dataclass(frozen=True)
@@ -174,12 +187,14 @@ def store_prediction(
     *,
     channel: str,
     keep_photo: bool,
-) -> str:
-    """Store the prediction; the photo (without its location) and thumbnail only with consent."""
+) -> StoredPrediction:
+    """Store the prediction; the photo (without its location), its thumbnail and hash only with
+    the owner's consent."""
     thumbnail = None
     if keep_photo:
         thumbnail = image.thumbnail if isinstance(image, Photo) else make_thumbnail(image.image)
-    return predictions.add(
+    feedback_secret = secrets.token_urlsafe(24)
+    prediction_id = predictions.add(
         sha256=image.sha256,
         model_id=loaded.record.id,
         label=result.label,
@@ -190,7 +205,9 @@ def store_prediction(
         image=strip_location(image.data) if keep_photo else None,
         thumbnail=thumbnail,
         filename=image.filename,
+        feedback_secret=feedback_secret,
     )
+    return StoredPrediction(prediction_id, feedback_secret)
 
 
 def result_to_json(result: PredictionResult) -> dict[str, Any]:
@@ -210,13 +227,23 @@ def record_feedback(
     *,
     is_correct: bool,
     correction: Mapping[str, Any] | None = None,
+    feedback_secret: str | None = None,
+    is_trusted: bool = False,
 ) -> None:
     """Store the owner's answer to "is this right?"; a correction sets only the wrong traits.
 
-    A second answer replaces the first. ServiceUnavailableError when the database is down.
+    Only the owner may answer: the caller gives the prediction's feedback secret, or is trusted
+    (it checked the API key). A second answer replaces the first. ServiceUnavailableError when
+    the database is down.
     """
     clean = schema.validate(correction, partial=True) if correction and not is_correct else None
     try:
+        is_owner = predictions.is_feedback_secret(prediction_id, feedback_secret)
+        if not (is_owner or is_trusted):
+            raise FeedbackNotAllowedError(
+                f"Prediction {prediction_id!r} takes feedback only with the feedback_secret "
+                "given with it; send that secret in the X-Feedback-Secret header."
+            )
         predictions.record_user_feedback(prediction_id, is_correct=is_correct, correction=clean)
     except PyMongoError as err:
         raise ServiceUnavailableError(

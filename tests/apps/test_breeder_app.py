@@ -6,10 +6,13 @@ goes through the page's own widgets: no upload handling is called behind its bac
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 from pymongo.database import Database
 from streamlit.testing.v1 import AppTest
 
@@ -92,11 +95,22 @@ def test_welcome_says_what_it_does_and_for_which_cats(page, mongo_db) -> None:
     assert set(at.file_uploader[0].allowed_type) >= {".jpg", ".jpeg", ".png", ".webp", ".tiff"}
 
 
-def test_keep_photo_is_on_by_default_and_stated_plainly(page, mongo_db) -> None:
+def test_keep_photo_is_off_by_default_and_stated_plainly(page, mongo_db) -> None:
     add_fixed_model(mongo_db, cat_outputs())
     at = page()
     (keep,) = at.checkbox
-    assert keep.label == "Keep my photo to help improve the model" and keep.value is True
+    assert keep.label == "Keep my photo to help improve the model" and keep.value is False
+
+
+def test_a_photo_sent_without_ticking_the_box_is_not_kept(page, mongo_db) -> None:
+    add_fixed_model(mongo_db, cat_outputs())
+    at = upload(page(), demo_photo(0))
+
+    assert_no_exception(at)
+    (prediction,) = stored(mongo_db)
+    assert not prediction.has_image and prediction.thumbnail_file is None
+    assert prediction.sha256 == ""  # not even a fingerprint of the photo
+    assert "Your photo was not kept; only the result is stored." in texts(at)
 
 
 def test_no_model_yet_says_not_ready_instead_of_an_error(page) -> None:
@@ -131,7 +145,9 @@ def test_a_photo_gets_a_stored_result_from_the_trained_model(
     )
     breeder_env(monkeypatch, module_settings)
     before = len(stored(trained_db))
-    at = upload(breeder_app(), demo_photo(0))
+    at = breeder_app()
+    at.checkbox[0].check().run()  # the owner lets us keep the photo
+    at = upload(at, demo_photo(0))
 
     assert_no_exception(at)
     assert not at.error and len(at.image) == 1  # the photo, beside the result
@@ -153,7 +169,9 @@ def test_a_photo_gets_a_stored_result_from_the_trained_model(
 
 def test_every_trait_is_shown_with_its_confidence_and_genotype(page, mongo_db) -> None:
     add_fixed_model(mongo_db, cat_outputs(colour="blue", is_tabby=0.92, pattern="bicolour"))
-    at = upload(page(), demo_photo(0))
+    at = page()
+    at.checkbox[0].check().run()
+    at = upload(at, demo_photo(0))
 
     assert_no_exception(at)
     assert at.subheader[0].value == "Blue tabby bicolour"
@@ -250,6 +268,19 @@ def test_a_bad_file_gets_one_clear_sentence_and_nothing_is_stored(
     (error,) = at.error
     assert error.value.startswith(message) and "\n" not in error.value
     assert not at.get("progress") and stored(mongo_db) == []
+
+
+def test_a_file_name_with_markdown_and_html_shows_literally(page, mongo_db) -> None:
+    add_fixed_model(mongo_db, cat_outputs())
+    name = "**bold** <img src=x onerror=alert(1)> [link](http://x).jpg"
+    at = upload(page(), b"not a photo", name)
+
+    assert_no_exception(at)
+    (error,) = at.error
+    rendered = MarkdownIt("commonmark").enable(["strikethrough", "table"]).render(error.value)
+    assert name in html.unescape(re.sub(r"<[^>]+>", "", rendered))
+    assert not re.search(r"<(strong|em|a|img)\b", rendered)
+    assert stored(mongo_db) == []
 
 
 def test_a_file_over_the_configured_limit_is_refused(page, mongo_db) -> None:
@@ -374,6 +405,7 @@ def test_recent_gallery_is_off_by_default(page, mongo_db) -> None:
 def test_recent_gallery_never_shows_photos_whose_owners_said_no(page, mongo_db) -> None:
     add_fixed_model(mongo_db, cat_outputs())
     at = page(SHOW_RECENT_GALLERY="true")
+    at.checkbox[0].check().run()
     at = click(upload(at, demo_photo(0)), "Yes, that's right")
     at = click(at, "Identify another cat")
     at.checkbox[0].uncheck().run()

@@ -27,7 +27,14 @@ from core.services.breeder import (
     recent_gallery,
     result_view,
 )
-from core.services.predictions import ActiveModelCache, identify, load_model, record_feedback
+from core.services.predictions import (
+    ActiveModelCache,
+    FeedbackNotAllowedError,
+    identify,
+    load_model,
+    record_feedback,
+    store_prediction,
+)
 from tests.breeder_helpers import (
     add_fixed_model,
     cat_outputs,
@@ -154,7 +161,13 @@ def test_recent_gallery_never_shows_photos_whose_owners_said_no(trained_db, trai
     predictions = PredictionRepository(trained_db)
     kept = identify_upload(trained, predictions, demo_photo(3), "k.jpg", keep_photo=True)
     private = identify_upload(trained, predictions, demo_photo(4), "p.jpg", keep_photo=False)
-    record_feedback(predictions, CAT_PHENOTYPE, kept.prediction_id, is_correct=True)
+    record_feedback(
+        predictions,
+        CAT_PHENOTYPE,
+        kept.prediction_id,
+        is_correct=True,
+        feedback_secret=kept.feedback_secret,
+    )
 
     items = recent_gallery(predictions, CAT_PHENOTYPE)
 
@@ -270,29 +283,39 @@ def test_percent_never_claims_certainty() -> None:
 
 
 @pytest.fixture
-def stored_blue(mongo_db: Database) -> tuple[PredictionRepository, str]:
+def stored_blue(mongo_db: Database) -> tuple[PredictionRepository, str, str]:
+    """The repository, the prediction id and its feedback secret."""
     loaded = fixed(mongo_db, cat_outputs(colour="blue", pattern="bicolour"))
     predictions = PredictionRepository(mongo_db)
     found = identify_upload(loaded, predictions, demo_photo(0), "b.jpg", keep_photo=True)
-    return predictions, found.prediction_id
+    return predictions, found.prediction_id, found.feedback_secret
 
 
 def test_yes_is_stored_on_the_prediction(stored_blue) -> None:
-    predictions, prediction_id = stored_blue
-    record_feedback(predictions, CAT_PHENOTYPE, prediction_id, is_correct=True)
+    predictions, prediction_id, secret = stored_blue
+    record_feedback(
+        predictions, CAT_PHENOTYPE, prediction_id, is_correct=True, feedback_secret=secret
+    )
     stored = predictions.get(prediction_id)
     assert stored.user_has_reviewed and feedback_of(stored) is True
     assert stored.user_correction is None
 
 
 def test_no_with_a_correction_stores_just_the_wrong_traits(stored_blue) -> None:
-    predictions, prediction_id = stored_blue
+    predictions, prediction_id, secret = stored_blue
     label = predictions.get(prediction_id).label
     chosen = {"is_cat": None, "colour": "lilac", "is_tabby": "no", "pattern": None}
     correction = build_correction(CAT_PHENOTYPE, label, chosen)
-    record_feedback(predictions, CAT_PHENOTYPE, prediction_id, is_correct=False)
     record_feedback(
-        predictions, CAT_PHENOTYPE, prediction_id, is_correct=False, correction=correction
+        predictions, CAT_PHENOTYPE, prediction_id, is_correct=False, feedback_secret=secret
+    )
+    record_feedback(
+        predictions,
+        CAT_PHENOTYPE,
+        prediction_id,
+        is_correct=False,
+        feedback_secret=secret,
+        correction=correction,
     )
 
     stored = predictions.get(prediction_id)
@@ -310,6 +333,47 @@ def test_feedback_for_an_unknown_prediction_says_so(mongo_db: Database) -> None:
         )
     with pytest.raises(UserError, match="not a valid prediction id"):
         record_feedback(PredictionRepository(mongo_db), CAT_PHENOTYPE, "nope", is_correct=True)
+
+
+def test_feedback_needs_the_secret_given_with_the_prediction(stored_blue, mongo_db) -> None:
+    predictions, prediction_id, secret = stored_blue
+
+    for guess in (None, "", secret[:-1], "x" * len(secret)):
+        with pytest.raises(FeedbackNotAllowedError, match="feedback_secret"):
+            record_feedback(
+                predictions, CAT_PHENOTYPE, prediction_id, is_correct=False, feedback_secret=guess
+            )
+
+    assert predictions.get(prediction_id).user_has_reviewed is False
+    stored = mongo_db["predictions"].find_one({})  # the secret itself is never stored
+    assert secret not in str(stored) and stored["feedback_secret_sha256"]
+
+
+def test_a_photo_its_owner_said_no_to_leaves_nothing_derived_from_it(mongo_db) -> None:
+    loaded = fixed(mongo_db, cat_outputs(colour="blue"))
+    predictions = PredictionRepository(mongo_db)
+    found = identify_upload(loaded, predictions, demo_photo(0), "secret.jpg", keep_photo=False)
+
+    stored = mongo_db["predictions"].find_one({})
+    assert stored["sha256"] is None and stored["image"] is None and stored["thumbnail"] is None
+    assert "secret.jpg" not in str(stored)
+    assert "fs.files" not in mongo_db.list_collection_names()  # no photo, no thumbnail
+    assert stored["label"]["colour"] == "blue" and stored["probabilities"]["colour"]
+    assert predictions.get(found.prediction_id).sha256 == ""
+
+
+def test_recent_gallery_never_shows_photos_sent_to_the_api(mongo_db: Database) -> None:
+    loaded = fixed(mongo_db, cat_outputs(colour="blue"))
+    predictions = PredictionRepository(mongo_db)
+    image = decode_image(demo_photo(1), "api.jpg")
+    store_prediction(
+        predictions, loaded, image, identify(loaded, image), channel="api", keep_photo=True
+    )
+    page = identify_upload(loaded, predictions, demo_photo(2), "page.jpg", keep_photo=True)
+
+    assert [item.prediction_id for item in recent_gallery(predictions, CAT_PHENOTYPE)] == [
+        page.prediction_id
+    ]
 
 
 CAT = {"is_cat": True, "colour": "blue", "is_tabby": False, "pattern": "self", "is_pointed": False}

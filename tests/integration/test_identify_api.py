@@ -706,11 +706,37 @@ def test_feedback_on_an_identified_photo_is_stored(cat_api: Api) -> None:
     answer = post_photo(cat_api, photos("cat_phenotype", 1, seed=13)[0]).json()
     url = f"{cat_api.url}/identify/{answer['prediction_id']}/feedback"
 
-    response = httpx.post(url, json={"correct": False, "correction": {"pattern": "van"}})
+    response = httpx.post(
+        url,
+        json={"correct": False, "correction": {"pattern": "van"}},
+        headers={"X-Feedback-Secret": answer["feedback_secret"]},
+    )
 
     assert response.status_code == 200 and response.json()["correction"] == {"pattern": "van"}
     stored = cat_api.predictions().get(answer["prediction_id"])
     assert feedback_of(stored) is False and stored.user_correction == {"pattern": "van"}
+
+
+@pytest.mark.slow
+def test_feedback_without_the_predictions_secret_is_403_and_changes_nothing(
+    cat_api: Api,
+) -> None:
+    answer = post_photo(cat_api, photos("cat_phenotype", 1, seed=14)[0]).json()
+    other = post_photo(cat_api, photos("cat_phenotype", 1, seed=15)[0]).json()
+    url = f"{cat_api.url}/identify/{answer['prediction_id']}/feedback"
+
+    guessed = httpx.post(url, json={"correct": True})
+    borrowed = httpx.post(
+        url, json={"correct": True}, headers={"X-Feedback-Secret": other["feedback_secret"]}
+    )
+
+    assert (
+        len(answer["feedback_secret"]) >= 32
+        and answer["feedback_secret"] != other["feedback_secret"]
+    )
+    assert_error(guessed, 403, "feedback_secret")
+    assert_error(borrowed, 403, "feedback_secret")
+    assert cat_api.predictions().get(answer["prediction_id"]).user_has_reviewed is False
 
 
 @pytest.mark.slow

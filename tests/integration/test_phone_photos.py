@@ -28,7 +28,7 @@ from core.services.predictions import (
     store_prediction,
 )
 from core.services.training import StoredImages
-from tests.breeder_support import add_fixed_model, cat_outputs
+from tests.breeder_helpers import add_fixed_model, cat_outputs
 from tests.image_corpus import BLUE, RED, encode, iso_media, two_halves
 
 PHONE = (4000, 3000)
