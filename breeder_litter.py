@@ -64,7 +64,7 @@ def parent_input(
     role: str, loaded: LoadedModel, *, max_upload_mb: int, max_bytes: int
 ) -> ParentSpec | None:
     """One parent's box: a photo, words or a genotype, then carriers and lab results."""
-    with st.container(border=True):
+    with st.container(border=True, key=f"litter_{role}"):
         st.subheader(ROLES[role], anchor=False)
         mode = st.segmented_control(
             f"How do you know the {role}'s coat?",
@@ -170,7 +170,7 @@ def show_plan(plan: LitterPlan, *, with_ems: bool) -> None:
     st.subheader(f"Kittens of a {sire} sire and a {dam} dam", anchor=False)
     st.caption(f"Sire: {plan.sire.genotype or '—'} · Dam: {plan.dam.genotype or '—'}")
     frame = litter_frame(plan)
-    columns = ["kitten", *(["ems"] if with_ems else []), "genotype", "probability"]
+    columns = ["kitten", "probability", *(["ems"] if with_ems else []), "genotype"]  # odds first
     config = {
         "kitten": st.column_config.TextColumn("Kitten", width="medium"),
         "ems": st.column_config.TextColumn("EMS", width="small"),
@@ -179,10 +179,10 @@ def show_plan(plan: LitterPlan, *, with_ems: bool) -> None:
             "Odds", min_value=0.0, max_value=1.0, format="percent", width="small"
         ),
     }
-    for sex, column in zip(SEXES, st.columns(2, gap="medium"), strict=True):
+    for sex in SEXES:  # one above the other: the page is too narrow for two tables abreast
         rows = frame.loc[frame["sex"] == sex, columns]
-        column.markdown(f"**{SEX_TITLES[sex]}** · {len(rows)} coats")
-        column.dataframe(
+        st.markdown(f"**{SEX_TITLES[sex]}** · {len(rows)} coats, likeliest first")
+        st.dataframe(
             rows,
             hide_index=True,
             column_config=config,
