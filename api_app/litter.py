@@ -64,10 +64,27 @@ class LitterBody(BaseModel):
     )
 
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema with its $defs written in place: OpenAPI has no "#/$defs" to point at."""
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref", "")
+            if reference.startswith("#/$defs/"):
+                return inline(definitions[reference.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    return inline(schema)
+
+
 LITTER_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": LitterBody.model_json_schema()}},
+        "content": {"application/json": {"schema": _inlined(LitterBody.model_json_schema())}},
     }
 }
 

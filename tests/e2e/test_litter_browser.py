@@ -138,7 +138,7 @@ def test_two_parent_photos_to_a_kitten_table(browser_page, breeder_url, tmp_path
     left, top = max(section["x"] - 32, 0), section["y"] - 24
     clip = {"x": left, "y": top, "width": min(section["width"] + 64, 1280 - left)}
     chart = page.get_by_test_id("stVegaLiteChart").bounding_box()
-    clip["height"] = chart["y"] + chart["height"] + 24 - top  # parents, tables and chart
+    clip["height"] = chart["y"] + chart["height"] + 8 - top  # parents, tables and chart
     page.screenshot(path=str(DOCS_SCREENSHOT), clip=clip)
     assert DOCS_SCREENSHOT.stat().st_size > 20_000
 

@@ -194,3 +194,13 @@ def test_litter_waits_its_turn_behind_identify_and_is_503_when_full(settings: Se
 
     assert_error(busy, 503, "The server is busy", "try again in 1 s.")
     assert after.status_code == 200 and after.json()["success"] is True
+
+
+def test_docs_describe_the_litter_body(api: Api) -> None:
+    spec = httpx.get(f"{api.url}/openapi.json", timeout=10).json()
+
+    body = spec["paths"]["/litter"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["required"] == ["sire", "dam"]
+    parent = body["schema"]["properties"]["sire"]
+    assert set(parent["properties"]) == {"coat", "genotype", "carries", "lab_results"}
+    assert parent["additionalProperties"] is False and "$defs" not in json.dumps(spec)
