@@ -133,7 +133,10 @@ def photo_form(
         help="The model reads the coat; you can change every value. The photo is not kept.",
     )
     read_key, photo_key, error_key = (f"litter_{role}_{k}" for k in ("read", "photo", "error"))
-    if upload is not None and st.session_state.get(read_key) != upload.file_id:
+    if upload is None:  # the photo was removed: so is what it filled in
+        for name in (read_key, photo_key, error_key):
+            st.session_state.pop(name, None)
+    elif st.session_state.get(read_key) != upload.file_id:
         st.session_state[read_key] = upload.file_id
         st.session_state.pop(error_key, None)
         try:

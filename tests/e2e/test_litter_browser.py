@@ -169,6 +169,8 @@ def test_the_planner_fits_a_phone_and_reads_in_the_dark(
         except AssertionError:
             page.screenshot(path=str(ARTIFACTS / f"litter-{width}-{scheme}-failed.png"))
             raise
+        parent_box(page, "sire").get_by_text("DNA test results").click()
+        expect(parent_box(page, "sire").get_by_text("Non-agouti")).to_be_visible()
         wait_idle(page)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         height = page.get_by_test_id("stMainBlockContainer").evaluate("e => e.scrollHeight")
