@@ -32,7 +32,13 @@ from api_app.docs import (
 )
 from api_app.errors import error_response, status_for
 from api_app.limits import LimitWork, WorkLimit
-from api_app.litter import LITTER_BODY, answer_litter, parse_litter_body, read_litter_body
+from api_app.litter import (
+    LITTER_BODY,
+    LITTER_RESPONSES,
+    answer_litter,
+    parse_litter_body,
+    read_litter_body,
+)
 from api_app.uploads import option, read_feedback_body, read_form, take_image
 from core.config import Settings
 from core.errors import UserError
@@ -210,7 +216,7 @@ def create_app(
         summary="Plan a litter: the kittens' coats with their odds, by sex",
         dependencies=[Security(require_api_key)],
         openapi_extra=LITTER_BODY,
-        responses=error_responses(400, 401, 413, 422, 503),
+        responses=LITTER_RESPONSES,
     )
     async def litter(request: Request) -> JSONResponse:
         body = parse_litter_body(await read_litter_body(request))

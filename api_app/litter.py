@@ -12,6 +12,7 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
+from api_app.docs import error_responses
 from core.errors import UserError
 from core.services.identify_requests import MAX_JSON_BYTES, UploadTooLargeError
 from core.services.litter import ParentSpec, plan_litter
@@ -86,6 +87,19 @@ LITTER_BODY = {
         "required": True,
         "content": {"application/json": {"schema": _inlined(LitterBody.model_json_schema())}},
     }
+}
+
+
+LITTER_RESPONSES = {
+    **error_responses(400, 401, 413, 422, 503),
+    400: {**error_responses(400)[400], "description": "The body is not a litter: see its schema"},
+    413: {**error_responses(413)[413], "description": "The body is over 64 KB"},
+    422: {
+        **error_responses(422)[422],
+        "description": "Genetics rules the parents out: a male with two O alleles, a genotype "
+        "against the coat, a photo that is not a cat",
+    },
+    503: {**error_responses(503)[503], "description": "The server is busy (with Retry-After)"},
 }
 
 
