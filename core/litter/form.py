@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from core.errors import UserError
+from core.errors import unknown_choice
 from core.labels import CAT_COLOURS
 from core.litter.coats import BASE_COLOURS, Coat
 
@@ -61,10 +61,7 @@ class CoatForm:
         for name, options in CHOICES.items():
             value = getattr(self, name)
             if value not in options:
-                raise UserError(
-                    f"The {role}'s {TITLES[name].lower()} {value!r} is not one of the choices; "
-                    f"pick one of: {', '.join(options)}."
-                )
+                raise unknown_choice(f"The {role}'s {TITLES[name].lower()} {value!r}", options)
         colour, _, tortie = self.colour.partition(" ")
         tabby = self.tabby
         return Coat(

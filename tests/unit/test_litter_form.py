@@ -51,7 +51,8 @@ def test_the_form_plans_like_the_same_words() -> None:
 
 
 def test_a_choice_the_form_does_not_offer_is_one_sentence() -> None:
-    with pytest.raises(UserError, match=r"^The sire's colour 'tabby' is not one of the choices"):
+    known = r"^The sire's colour 'tabby' is not known; use one of: not sure, black, blue,"
+    with pytest.raises(UserError, match=known):
         plan_litter(ParentSpec(CoatForm(colour="tabby")), "blue")
 
 
