@@ -45,7 +45,7 @@ def read_parent_photo(
     image = decode_image(data, filename or f"{role}.jpg", max_bytes=max_bytes)
     result = identify(loaded, image)
     coat = coat_from_prediction(
-        {"label": result.label, "unsure": result.unsure, "is_cat": result.is_cat}, role
+        {"label": result.label, "unsure": result.unsure, "is_cat": result.passes_gate}, role
     )
     not_sure = tuple(schema.trait(name).title for name in result.unsure if name in result.label)
     thumbnail, _size = display_photo(image.image, THUMBNAIL_SIDE)
