@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import UserError
-from core.images import DEFAULT_MAX_BYTES, decode_image
+from core.images import DEFAULT_MAX_BYTES
 from core.litter.coats import coat_from_prediction
 from core.litter.form import CoatForm
 from core.services.breeder import display_photo
-from core.services.predictions import LoadedModel, identify
+from core.services.predictions import LoadedModel, decode_for, identify
 
 THUMBNAIL_SIDE = 240  # pixels: shown beside the parent's form
 
@@ -42,7 +42,7 @@ def read_parent_photo(
             f"The active model ({schema.title}) does not read cat coats; describe the {role} "
             "in words instead."
         )
-    image = decode_image(data, filename or f"{role}.jpg", max_bytes=max_bytes)
+    image = decode_for(loaded, data, filename or f"{role}.jpg", max_bytes=max_bytes)  # once
     result = identify(loaded, image)
     coat = coat_from_prediction(
         {"label": result.label, "unsure": result.unsure, "is_cat": result.passes_gate}, role
