@@ -13,6 +13,7 @@ import logging
 import streamlit as st
 
 from app_shared.resources import MongoKey, database_for, get_settings, model_cache_for, mongo_key
+from breeder_litter import show_litter_planner
 from core.db.predictions import PredictionRepository
 from core.errors import ServiceUnavailableError, UserError
 from core.images import IMAGE_SUFFIXES
@@ -337,6 +338,11 @@ elif identification is not None:
     if identification.view.genotype_line:
         show_for_breeders(identification.view)
     show_feedback(identification, schema, predictions)
+
+if schema.gate is not None:  # the litter planner is for cats
+    show_litter_planner(
+        loaded, max_upload_mb=settings.max_upload_mb, max_bytes=settings.max_upload_bytes
+    )
 
 if settings.show_recent_gallery:
     show_gallery(key, loaded.record.id)

@@ -32,6 +32,13 @@ from api_app.docs import (
 )
 from api_app.errors import error_response, status_for
 from api_app.limits import LimitWork, WorkLimit
+from api_app.litter import (
+    LITTER_BODY,
+    LITTER_RESPONSES,
+    answer_litter,
+    parse_litter_body,
+    read_litter_body,
+)
 from api_app.uploads import option, read_feedback_body, read_form, take_image
 from core.config import Settings
 from core.errors import UserError
@@ -76,7 +83,7 @@ def create_app(
     )
     app.state.service = service
     app.state.work = work
-    app.add_middleware(LimitWork, limit=work, paths=("/identify", "/model"))
+    app.add_middleware(LimitWork, limit=work, paths=("/identify", "/model", "/litter"))
 
     async def require_api_key(
         request: Request,
@@ -142,6 +149,7 @@ def create_app(
                 "service": app.title,
                 "docs": "/docs",
                 "identify": "POST /identify",
+                "litter": "POST /litter",
                 "health": "/health",
             }
         )
@@ -214,6 +222,21 @@ def create_app(
             service.feedback, prediction_id, body, feedback_secret=x_feedback_secret
         )
         return JSONResponse(answer)
+
+    @app.post(
+        "/litter",
+        tags=["litter"],
+        summary="Plan a litter: the kittens' coats with their odds, by sex",
+        dependencies=[Security(require_api_key)],
+        openapi_extra=LITTER_BODY,
+        responses=LITTER_RESPONSES,
+    )
+    async def litter(request: Request) -> JSONResponse:
+        body = parse_litter_body(await read_litter_body(request))
+        try:
+            return JSONResponse(await run_in_threadpool(answer_litter, body))
+        except UserError as err:  # well-formed, but the genetics rules the parents out
+            return error_response(422, str(err))
 
     drop_validation_error_docs(app)
     return app

@@ -29,8 +29,11 @@ def litter_frame(plan: LitterPlan) -> pd.DataFrame:
     )
 
 
-def litter_chart(plan: LitterPlan, *, top: int = 10) -> alt.FacetChart:
-    """Bars of the likeliest kitten coats per sex; the rest of each sex in one grey bar."""
+def litter_chart(plan: LitterPlan, *, top: int = 10, width: int = 180) -> alt.FacetChart:
+    """Bars of the likeliest kitten coats per sex; the rest of each sex in one grey bar.
+
+    Narrow enough for a phone: labels up to 150 px, bars `width` px, each sex's name above it.
+    """
     frame = litter_frame(plan)
     parts = []
     for sex in SEXES:
@@ -64,7 +67,7 @@ def litter_chart(plan: LitterPlan, *, top: int = 10) -> alt.FacetChart:
                 "kitten:N",
                 title=None,
                 sort=alt.SortField("rank"),
-                axis=alt.Axis(labelLimit=260),
+                axis=alt.Axis(labelLimit=150),
             ),
             x=alt.X(
                 "probability:Q",
@@ -81,10 +84,16 @@ def litter_chart(plan: LitterPlan, *, top: int = 10) -> alt.FacetChart:
                 alt.Tooltip("probability:Q", title="Probability", format=".1%"),
             ],
         )
-        .properties(height=24 * most_rows)
+        .properties(height=22 * most_rows, width=width)
+    )
+    header = alt.Header(
+        labelOrient="top",
+        labelAnchor="start",
+        labelFontWeight="bold",
+        labelExpr="upper(slice(datum.value, 0, 1)) + slice(datum.value, 1) + ' kittens'",
     )
     return (
-        bars.facet(row=alt.Row("sex:N", title=None, sort=list(SEXES)))
+        bars.facet(row=alt.Row("sex:N", title=None, sort=list(SEXES), header=header))
         .resolve_scale(y="independent")
         .properties(
             title=_title(

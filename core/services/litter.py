@@ -2,8 +2,8 @@
 
 The breeder page, the API and ``jobs.litter`` all call ``plan_litter``. A parent is coat words
 ("blue, carries chocolate"), a photo's prediction (a label dict or ``result_to_json``'s dict,
-or a ``PredictionResult``), or a ``ParentSpec`` / dict with ``coat``, ``genotype`` and
-``lab_results``.
+or a ``PredictionResult``), the breeder page's ``CoatForm``, or a ``ParentSpec`` / dict
+with ``coat``, ``genotype``, ``carries`` and ``lab_results``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import UserError
-from core.litter.coats import Coat, coat_from_prediction, parse_coat_words, parse_lab_results
+from core.litter.coats import (
+    CARRIED_ALLELES,
+    Coat,
+    coat_from_prediction,
+    parse_coat_words,
+    parse_lab_results,
+)
 from core.litter.cross import KittenRow, cross
+from core.litter.form import CoatForm
 from core.litter.loci import (
     FEMALE,
     LOCI,
@@ -27,7 +34,7 @@ from core.litter.loci import (
 )
 from core.litter.parents import AlleleFrequencies, Parent, build_parent, check_frequencies
 
-SPEC_KEYS = frozenset({"coat", "genotype", "lab_results"})
+SPEC_KEYS = frozenset({"coat", "genotype", "carries", "lab_results"})
 RARE_MALE_NOTE = (
     "Tortie and calico kittens are all female: a tortie tom needs two X chromosomes (XXY), "
     "about 1 in 3,000 toms, and is almost always sterile."
@@ -51,9 +58,10 @@ TABBY_PATTERN_NOTE = (
 class ParentSpec:
     """One parent as the breeder gives it: coat words or a photo's prediction, and/or more."""
 
-    coat: str | Mapping[str, Any] | None = None  # words, or a label / prediction dict
+    coat: str | Mapping[str, Any] | Coat | CoatForm | None = None  # words, a prediction dict
     genotype: str | None = None  # "X^o Y Bb dd A- ss C-": "-" for an unknown second allele
     lab_results: Mapping[str, str] = field(default_factory=dict)  # "dilute": "carrier"
+    carries: tuple[str, ...] = ()  # what it is known to carry: "chocolate", "dilute"
 
 
 ParentInput = str | Mapping[str, Any] | ParentSpec | Any  # Any: a PredictionResult
@@ -133,7 +141,7 @@ def plan_litter(
                 sex,
                 coat,
                 genotype=spec.genotype or None,
-                lab_results=parse_lab_results(spec.lab_results, role),
+                lab_results=known_carriers(spec, role),
                 allele_frequencies=allele_frequencies,
             )
         )
@@ -158,6 +166,11 @@ def plan_litter(
 
 def as_spec(parent: ParentInput, role: str) -> ParentSpec:
     """Any accepted form of a parent as a ParentSpec."""
+    if parent is None:
+        raise UserError(
+            f"No {role} is given; choose a photo of it, describe its coat in words or give its "
+            "genotype."
+        )
     if isinstance(parent, ParentSpec):
         return parent
     if isinstance(parent, str):
@@ -168,12 +181,13 @@ def as_spec(parent: ParentInput, role: str) -> ParentSpec:
             if unknown:
                 raise UserError(
                     f"The {role} has the unknown field {sorted(unknown)[0]!r}; give coat, "
-                    "genotype and lab_results only."
+                    "genotype, carries and lab_results only."
                 )
             return ParentSpec(
                 coat=parent.get("coat"),
                 genotype=parent.get("genotype"),
                 lab_results=parent.get("lab_results") or {},
+                carries=tuple(parent.get("carries") or ()),
             )
         return ParentSpec(coat=parent)
     if hasattr(parent, "label") and hasattr(parent, "unsure"):  # a PredictionResult
@@ -186,15 +200,39 @@ def as_spec(parent: ParentInput, role: str) -> ParentSpec:
     )
 
 
-def read_coat(coat: str | Mapping[str, Any] | None, role: str) -> Coat:
+def read_coat(coat: str | Mapping[str, Any] | Coat | CoatForm | None, role: str) -> Coat:
     """The coat from words or from a photo's prediction; an unknown coat when not given."""
     if coat is None or (isinstance(coat, str) and not coat.strip()):
         return Coat()
+    if isinstance(coat, Coat):
+        return coat
+    if isinstance(coat, CoatForm):
+        return coat.to_coat(role)
     if isinstance(coat, Mapping):
         return coat_from_prediction(coat, role)
     if isinstance(coat, str):
         return parse_coat_words(coat, role)
     raise UserError(f"The {role}'s coat {coat!r} is neither words nor a photo's prediction.")
+
+
+def known_carriers(spec: ParentSpec, role: str) -> dict[str, bool | None]:
+    """The lab results with what the parent is said to carry; UserError where the two disagree."""
+    results = parse_lab_results(spec.lab_results, role)
+    for word in spec.carries:
+        key = str(word).strip().lower()
+        if key not in CARRIED_ALLELES:
+            known = ", ".join(sorted(set(CARRIED_ALLELES) - {"colorpoint", "siamese"}))
+            raise UserError(
+                f"The {role} is said to carry {word!r}, which is not an allele we predict; "
+                f"use one of: {known}."
+            )
+        if results.get(key) is False:
+            raise UserError(
+                f"The {role} is said to carry {key}, but its lab result says non-carrier; "
+                "correct one of the two."
+            )
+        results[key] = True
+    return results
 
 
 def _view(parent: Parent, loci: tuple[str, ...]) -> ParentView:
