@@ -331,7 +331,9 @@ elif identification is not None:
         else "Your photo was not kept; only the result is stored."
     )
     with result_column:
-        if identification.view.passes_gate:
+        if identification.view.is_unfamiliar:
+            st.warning(identification.view.headline, icon=":material/help:")
+        elif identification.view.passes_gate:
             show_traits(identification)
         else:
             show_not_subject(identification)

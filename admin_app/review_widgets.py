@@ -14,6 +14,7 @@ from core.errors import UserError
 from core.services.filters import trait_choices
 from core.services.review import PredictionReview, PromoteReport, ReviewOutcome, skip_notes
 from core.services.review_filter import (
+    FAMILIARITY_CHOICES,
     ORDER_CHOICES,
     REVIEW_STATUS_CHOICES,
     USER_FEEDBACK_CHOICES,
@@ -156,7 +157,7 @@ def review_filters(
         order = top[2].selectbox(
             "Order", ORDER_CHOICES, key="review_order", format_func=str.capitalize
         )
-        middle = st.columns([2, 1])
+        middle = st.columns([2, 1, 1])
         with middle[0]:
             model_id = optional_select(
                 "Model",
@@ -166,6 +167,16 @@ def review_filters(
                 format_value=model_label,
             )
         dates = middle[1].date_input("Made between", value=(), key="review_dates")
+        familiarity = middle[2].selectbox(
+            "Photo",
+            FAMILIARITY_CHOICES,
+            key="review_familiarity",
+            format_func=lambda c: {
+                "any": "Any",
+                "unfamiliar": "Unlike the training images",
+                "familiar": "Like the training images",
+            }[c],
+        )
         traits = {}
         for trait, cell in zip(schema.traits, st.columns(len(schema.traits)), strict=True):
             with cell:
@@ -185,6 +196,7 @@ def review_filters(
             model_id=model_id,
             created_from=dates[0] if len(dates) > 0 else None,
             created_to=dates[1] if len(dates) > 1 else None,
+            familiarity=familiarity,
         )
     except UserError as err:
         st.error(escape_markdown(err))

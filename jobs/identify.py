@@ -17,6 +17,8 @@ from jobs._cli import run_cli
 def describe(result: dict) -> str:
     if result.get("is_cat") is False:
         return "probably not a cat"
+    if result.get("unfamiliar"):
+        return f"{result['message']} (unfamiliarity {result['unfamiliarity']:.2f})"
     parts = []
     for trait, value in result["label"].items():
         probability = max(result["probabilities"][trait].values())

@@ -49,6 +49,8 @@ class Prediction:
     admin_feedback: bool | None = None
     admin_label: dict[str, Any] | None = None
     promoted_image_id: str | None = None
+    is_unfamiliar: bool = False  # unlike the model's training images
+    unfamiliarity: float | None = None  # the OOD score over its threshold
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -76,6 +78,8 @@ class Prediction:
             admin_feedback=_optional_bool(doc.get("admin_feedback")),
             admin_label=doc.get("admin_label"),
             promoted_image_id=doc.get("promoted_image_id"),
+            is_unfamiliar=bool(doc.get("is_unfamiliar")),
+            unfamiliarity=doc.get("unfamiliarity"),
         )
 
 
@@ -105,6 +109,8 @@ class PredictionRepository:
         thumbnail: bytes | None = None,
         filename: str = "photo",
         feedback_secret: str | None = None,
+        is_unfamiliar: bool = False,
+        unfamiliarity: float | None = None,
     ) -> str:
         """Store one prediction; the photo, its thumbnail and its hash only with consent.
 
@@ -121,6 +127,8 @@ class PredictionRepository:
             "unsure": list(unsure),
             "confidence": float(confidence),
             "channel": channel,
+            "is_unfamiliar": bool(is_unfamiliar),
+            "unfamiliarity": None if unfamiliarity is None else float(unfamiliarity),
             "created_at": utcnow(),
             "user_has_reviewed": False,
             "user_feedback": None,

@@ -55,6 +55,7 @@ class ReviewFilter:
     reviews: tuple[str, ...] = ()  # some of REVIEWS; empty means any
     is_promoted: bool | None = None
     has_photo: bool | None = None
+    is_unfamiliar: bool | None = None  # True: only photos unlike the training images
     label: Mapping[str, Any] = field(default_factory=dict)  # predicted trait -> value
     model_id: str | None = None
     created_from: date | None = None
@@ -78,6 +79,10 @@ class ReviewFilter:
             query["image"] = {"$ne": None}  # stored explicitly as None when there is no photo
         elif self.has_photo is False:
             query["image"] = None
+        if self.is_unfamiliar is True:
+            query["is_unfamiliar"] = True
+        elif self.is_unfamiliar is False:
+            query["is_unfamiliar"] = {"$ne": True}  # False, or stored before the score
         for trait, value in self.label.items():
             query[f"label.{trait}"] = value
         if self.model_id:

@@ -23,6 +23,7 @@ from core.images import DEFAULT_MAX_BYTES
 from core.labels import LabelSchema, Trait
 from core.ml.targets import value_name
 from core.services.predictions import (
+    UNFAMILIAR_SENTENCE,
     ActiveModelCache,
     LoadedModel,
     NoActiveModelError,
@@ -107,6 +108,8 @@ class ResultView:
     label: dict[str, Any] = field(default_factory=dict)  # the predicted label
     genotype_line: str = ""  # "B- dd A- Ss C-"; "" for a non-cat or the dog schema
     flags: list[genetics.Flag] = field(default_factory=list)
+    is_unfamiliar: bool = False  # unlike the training images: no phenotype, the sentence instead
+    unfamiliarity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,8 @@ def result_view(result: PredictionResult, schema: LabelSchema) -> ResultView:
     unsure_titles = [
         schema.trait(name).title for name in result.unsure if name in schema.trait_names
     ]
+    if gate is None and result.is_unfamiliar:
+        return _unfamiliar_view(result, schema, 1.0, unsure_titles)
     if gate is None:  # the dog schema: its first trait is the breed
         rows = [_trait_row(trait, result, label) for trait in schema.traits]
         name = rows[0].value
@@ -195,6 +200,8 @@ def result_view(result: PredictionResult, schema: LabelSchema) -> ResultView:
             traits=[],
             label=label,
         )
+    if result.is_unfamiliar:
+        return _unfamiliar_view(result, schema, gate_prediction.probability, unsure_titles)
     found = genetics.genotype(label, result.unsure)
     sure = {name: value for name, value in label.items() if name not in result.unsure}
     rows = [_trait_row(t, result, sure, found) for t in schema.traits if t is not gate]
@@ -211,6 +218,25 @@ def result_view(result: PredictionResult, schema: LabelSchema) -> ResultView:
         label=label,
         genotype_line=found.line if found else "",
         flags=genetics.flags(sure),
+    )
+
+
+def _unfamiliar_view(
+    result: PredictionResult, schema: LabelSchema, gate_probability: float, unsure: list[str]
+) -> ResultView:
+    """A photo unlike the training images: the sentence, and no phenotype or genotype."""
+    return ResultView(
+        schema_name=schema.name,
+        subject=page_text(schema).subject,
+        passes_gate=True,
+        gate_probability=gate_probability,
+        name="",
+        headline=UNFAMILIAR_SENTENCE,
+        not_sure=unsure,
+        traits=[],
+        label=dict(result.label),
+        is_unfamiliar=True,
+        unfamiliarity=result.unfamiliarity,
     )
 
 

@@ -9,6 +9,7 @@ from core import genetics
 from core.clock import as_datetime
 from core.db.models import ModelRecord
 from core.labels import LabelSchema, Trait
+from core.services.predictions import unfamiliar_json
 
 if TYPE_CHECKING:  # Keras loads with the first model: a server without one starts fast
     from core.ml.prediction import PredictionResult, TraitPrediction
@@ -77,13 +78,19 @@ def identify_response(
     }
     if schema.gate is not None:
         answer["is_cat"] = result.passes_gate
-    answer.update(breeder_words(schema, result))
+    answer.update(unfamiliar_json(result))
+    if result.is_unfamiliar:  # no confident label: the sentence instead of a name and genotype
+        answer.update(name=None, genotype=None, flags=[])
+    else:
+        answer.update(breeder_words(schema, result))
     answer["label"] = dict(result.label)
     answer["unsure"] = list(result.unsure)
     answer["traits"] = {
         name: trait_json(schema.trait(name), prediction)
         for name, prediction in result.traits.items()
     }
+    for name in result.unsure:  # an unfamiliar photo: every trait is unsure
+        answer["traits"][name]["unsure"] = True
     if len(schema.traits) == 1:
         trait = schema.traits[0]
         answer["predictions"] = ranked_predictions(trait, result.traits[trait.name])

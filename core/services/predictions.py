@@ -29,6 +29,11 @@ from core.labels import LabelSchema
 if TYPE_CHECKING:
     from core.ml.prediction import PredictionResult, Predictor
 
+UNFAMILIAR_SENTENCE = (
+    "This photo is unlike the photos the identifier learned from, so it gives no phenotype; "
+    "try a clear, well-lit photo of the whole cat."
+)
+
 
 class NoActiveModelError(UserError):
     """No model has been trained and activated yet."""
@@ -206,17 +211,29 @@ def store_prediction(
         thumbnail=thumbnail,
         filename=image.filename,
         feedback_secret=feedback_secret,
+        is_unfamiliar=result.is_unfamiliar,
+        unfamiliarity=result.unfamiliarity,
     )
     return StoredPrediction(prediction_id, feedback_secret)
 
 
 def result_to_json(result: PredictionResult) -> dict[str, Any]:
-    """The prediction as plain JSON: label, probabilities, unsure traits and is_cat."""
+    """The prediction as plain JSON: label, probabilities, unsure traits, is_cat, unfamiliar."""
     return {
         "label": dict(result.label),
         "probabilities": {k: dict(v) for k, v in result.probabilities.items()},
         "unsure": list(result.unsure),
         "is_cat": result.passes_gate,
+        **unfamiliar_json(result),
+    }
+
+
+def unfamiliar_json(result: PredictionResult) -> dict[str, Any]:
+    """Whether the photo is unlike the training images, its score and, if so, the sentence."""
+    return {
+        "unfamiliar": result.is_unfamiliar,
+        "unfamiliarity": None if result.unfamiliarity is None else round(result.unfamiliarity, 4),
+        "message": UNFAMILIAR_SENTENCE if result.is_unfamiliar else None,
     }
 
 

@@ -22,6 +22,7 @@ REVIEW_STATUS_CHOICES = (
     "promoted",
     "ready to promote",
 )
+FAMILIARITY_CHOICES = ("any", "unfamiliar", "familiar")  # unlike the training images or not
 ORDER_CHOICES = tuple(ORDERS)
 PAGE_SIZES = (24, 48, 96)
 
@@ -35,12 +36,15 @@ def build_review_filter(
     model_id: str | None = None,
     created_from: date | None = None,
     created_to: date | None = None,
+    familiarity: str = "any",
 ) -> ReviewFilter:
     """The filter the page's widgets describe; "any" or None means any value."""
     if user_feedback not in USER_FEEDBACK_CHOICES:
         raise unknown_choice(f"User feedback {user_feedback!r}", USER_FEEDBACK_CHOICES)
     if review_status not in REVIEW_STATUS_CHOICES:
         raise unknown_choice(f"Review status {review_status!r}", REVIEW_STATUS_CHOICES)
+    if familiarity not in FAMILIARITY_CHOICES:
+        raise unknown_choice(f"Familiarity {familiarity!r}", FAMILIARITY_CHOICES)
     check_date_range(created_from, created_to)
     label = schema.filter_values(traits)
     status: dict[str, Any] = {
@@ -68,6 +72,7 @@ def build_review_filter(
         model_id=model_id or None,
         created_from=created_from,
         created_to=created_to,
+        is_unfamiliar={"any": None, "unfamiliar": True, "familiar": False}[familiarity],
         **status,
         **feedback,
     )
