@@ -8,6 +8,8 @@ from admin_app.resources import get_database, load_thumbnail
 from core.db.models import ModelRepository
 from core.db.training_images import TrainingImageRepository
 from core.errors import NotFoundError, UserError
+from core.ml.reliability import calibration_table, reliability_chart
+from core.services.model_export import EXPORT_FORMATS, export_model_zip
 from core.services.model_registry import (
     activate_model,
     cell_image_ids,
@@ -172,6 +174,59 @@ with st.container(border=True):
             ),
         },
     )
+
+
+@st.fragment
+def show_export(model_id: str) -> None:
+    """Download the model in a portable format: built only when the admin asks."""
+    st.markdown("**Download model** · with its label schema and thresholds in model.json")
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        format_name = st.selectbox("Format", EXPORT_FORMATS, key=f"export_format_{model_id}")
+        prepare = st.button("Prepare download", key=f"export_prepare_{model_id}")
+    key = f"export_{model_id}_{format_name}"
+    if prepare:
+        with st.spinner(f"Exporting the model as {format_name}…"):
+            try:
+                state[key] = export_model_zip(models, model_id, format_name)
+            except UserError as err:
+                st.error(str(err))
+    if key in state:
+        file_name, data = state[key]
+        st.download_button(
+            f"Download model ({format_name})",
+            data=data,
+            file_name=file_name,
+            mime="application/zip",
+            icon=":material/download:",
+            key=f"download_export_{key}",
+        )
+
+
+def show_reliability() -> None:
+    """Expected calibration error before/after per trait, and the chosen trait's chart."""
+    st.markdown("**Reliability** · validation images, before and after calibration")
+    if not record.calibration:
+        st.caption("This model was stored without calibration.")
+        return
+    st.dataframe(
+        calibration_table(record.calibration),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "trait": "Trait",
+            "temperature": st.column_config.NumberColumn("Temperature", format="%.2f"),
+            "ece_before": st.column_config.NumberColumn("ECE before", format="%.3f"),
+            "ece_after": st.column_config.NumberColumn("ECE after", format="%.3f"),
+        },
+    )
+    trait_name = st.selectbox(
+        "Reliability chart of", list(record.calibration), key=f"reliability_{record.id}"
+    )
+    st.altair_chart(reliability_chart(record.calibration, trait_name), width="stretch")
+
+
+show_export(record.id)
+show_reliability()
 
 
 def pick_cell(chart_key: str, select_key: str) -> None:

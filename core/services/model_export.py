@@ -7,6 +7,7 @@ from typing import Any
 
 from core.db.models import ModelRecord, ModelRepository
 
+EXPORT_FORMATS = ("keras", "tflite", "savedmodel")  # core.ml.export.FORMATS, without Keras
 INPUT_NOTE = (
     "float32 RGB pixels in [0, 255], shape N x S x S x 3 (S = image_size); fit each photo to "
     "S x S like resize_mode says (pad: letterbox, crop: centre crop) without stretching"
