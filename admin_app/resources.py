@@ -20,11 +20,13 @@ from app_shared.resources import (
 )
 from core.config import Settings
 from core.db import sql
+from core.db.models import ModelRepository
 from core.db.training_images import TrainingImageRepository
 from core.db.users import UserRepository
 from core.labels import get_schema
 from core.services.accounts import ensure_first_admin
 from core.services.image_browser import ImageBrowser
+from core.services.predictions import ActiveModelCache
 
 __all__ = [
     "get_cookie_key",
@@ -77,6 +79,16 @@ def get_image_browser() -> ImageBrowser:
     """The shared image browser (its cached counts serve every session of this process)."""
     settings = get_settings()
     return _image_browser(mongo_key(settings), settings.label_schema)
+
+
+@st.cache_resource(show_spinner=False)
+def _model_cache(key: MongoKey) -> ActiveModelCache:
+    return ActiveModelCache(ModelRepository(database_for(key)), check_interval_s=5.0)
+
+
+def get_model_cache() -> ActiveModelCache:
+    """The active model, loaded once per process (reloaded when another becomes active)."""
+    return _model_cache(mongo_key(get_settings()))
 
 
 @st.cache_data(max_entries=5000, show_spinner=False)

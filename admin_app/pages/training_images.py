@@ -4,7 +4,7 @@ import streamlit as st
 
 from admin_app.auth import require_login
 from admin_app.dialogs import show_image_details
-from admin_app.resources import get_image_browser, load_thumbnail
+from admin_app.resources import get_image_browser, get_model_cache, load_thumbnail
 from admin_app.ui import (
     UNSET,
     ProgressBar,
@@ -25,6 +25,7 @@ from core.services.filters import (
     trait_choices,
 )
 from core.services.image_browser import PAGE_SIZES
+from core.services.label_next_page import LABEL_NEXT, ORDERS, rank_label_next, ranked_page
 from core.services.labelling import check_selection
 from core.text import escape_markdown, plural, value_text
 
@@ -106,6 +107,7 @@ with st.container(border=True, key="filters"):
             )
 with st.container(horizontal=True, vertical_alignment="center"):
     st.markdown(f"**{counts.matching:,}** of {counts.total:,} images match")
+    st.selectbox("Order", ORDERS, key="grid_order", on_change=lambda: next_round())
     if st.button("Refresh counts", icon=":material/refresh:", type="tertiary"):
         browser.invalidate()
         st.rerun()
@@ -138,18 +140,50 @@ def run_action(verb: str, action) -> None:
     st.rerun()
 
 
+def label_next_ranking() -> list[tuple[str, float]] | None:
+    """The unlabelled images ranked by the active model (ranked when the admin asks)."""
+    st.caption(
+        "Label next: the unlabelled images the active model is least sure of come first "
+        "(the filters above do not apply)."
+    )
+    if st.button("Rank unlabelled images", icon=":material/sort:", key="rank_label_next"):
+        with st.spinner("Asking the model about every unlabelled image…"):
+            try:
+                state["label_next"] = rank_label_next(get_model_cache(), browser.repository)
+            except UserError as err:
+                st.error(str(err))
+    if "label_next" not in state:
+        return None
+    model_id, ranked = state["label_next"]
+    st.caption(f"{len(ranked):,} unlabelled images ranked by model `{model_id[-6:]}`.")
+    return ranked
+
+
 @st.fragment
 def grid_section(matching: int) -> None:
     """Selection, bulk actions, the grid and paging: reruns alone when a box is ticked."""
     image_filter = state["grid_filter"]
     selection: set[str] = state.setdefault(SELECTION, set())
     page_key = f"grid_page_{state['grid_round']}"  # a new key starts again at page 1
-    page = browser.page(
-        image_filter,
-        page=state.get(page_key, 1),
-        page_size=state.get("grid_page_size", 48),
-        matching=matching,
-    )
+    uncertainty: dict[str, float] = {}
+    if state.get("grid_order") == LABEL_NEXT:
+        ranked = label_next_ranking()
+        if ranked is None:
+            return
+        uncertainty = dict(ranked)
+        page = ranked_page(
+            browser.repository,
+            ranked,
+            page=state.get(page_key, 1),
+            page_size=state.get("grid_page_size", 48),
+        )
+    else:
+        page = browser.page(
+            image_filter,
+            page=state.get(page_key, 1),
+            page_size=state.get("grid_page_size", 48),
+            matching=matching,
+        )
     page_ids = [image.id for image in page.images]
 
     selection_bar(
@@ -205,7 +239,8 @@ def grid_section(matching: int) -> None:
             image.id,
             load_thumbnail(image.thumbnail_file or image.image_file),
             schema.describe(image.label)
-            + (" · possible duplicate" if image.near_duplicate_of else ""),
+            + (" · possible duplicate" if image.near_duplicate_of else "")
+            + (f" · {uncertainty[image.id]:.0%} unsure" if image.id in uncertainty else ""),
         )
         for image in page.images
     ]

@@ -1,0 +1,64 @@
+"""The training-images page's "Label next" order under AppTest, with the tiny trained model."""
+
+from __future__ import annotations
+
+import pytest
+from pymongo.database import Database
+from streamlit.testing.v1 import AppTest
+
+from core.config import Settings
+from core.db.models import ModelRepository
+from core.db.training_images import TrainingImageRepository
+from core.services.label_next import unlabelled_by_uncertainty
+from core.services.label_next_page import LABEL_NEXT
+from core.services.predictions import ActiveModelCache
+from tests.console2_support import (  # noqa: F401  (fixture)
+    TrainedTemplate,
+    clone_trained,
+    trained_template_fixture,
+)
+from tests.console_support import add_images, add_user, console_env, page_test, signed_in
+
+
+def run_ok(at: AppTest) -> AppTest:
+    at.run(timeout=120)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture
+def console(settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
+    console_env(monkeypatch, settings)
+    add_user(mongo_db, "ann")
+    return mongo_db
+
+
+def rank(at: AppTest) -> AppTest:
+    at.selectbox(key="grid_order").set_value(LABEL_NEXT)
+    run_ok(at)
+    at.button(key="rank_label_next").click()
+    return run_ok(at)
+
+
+@pytest.mark.slow
+def test_label_next_shows_unlabelled_images_least_confident_first(
+    console: Database, trained_template: TrainedTemplate
+) -> None:
+    clone_trained(trained_template, console)
+    images = TrainingImageRepository(console)
+    unlabelled = add_images(images, [None] * 4, first_seed=500)
+    at = rank(run_ok(signed_in(page_test("training_images.py"), "ann")))
+
+    expected = unlabelled_by_uncertainty(images, ActiveModelCache(ModelRepository(console)).get())
+    assert {image_id for image_id, _ in expected} == set(unlabelled)
+    captions = [c.value for c in at.caption if "unsure" in c.value]
+    shown = sorted(caption.rsplit(" · ", 1)[1] for caption in captions)
+    assert shown == sorted(f"{u:.0%} unsure" for _, u in expected)
+    assert [u for _, u in expected] == sorted((u for _, u in expected), reverse=True)
+    assert len(at.checkbox) == 4  # only the unlabelled images, each selectable for labelling
+
+
+def test_label_next_without_a_model_says_what_to_do(console: Database) -> None:
+    add_images(TrainingImageRepository(console), [None])
+    at = rank(run_ok(signed_in(page_test("training_images.py"), "ann")))
+    assert "No model is active" in at.error[0].value
