@@ -20,6 +20,7 @@ from jobs.bench.training import DEFAULT_IMAGES
 
 SECTIONS: dict[str, str] = {  # --only name: module in jobs/bench/ whose bench_rows() runs it
     "training": "training",
+    "held-out": "held_out",  # the model the training section left active
     "prediction": "prediction",
     "import": "zip_import",
     "console": "console",
