@@ -12,12 +12,8 @@ from core.db.training_images import TrainingImageRepository
 from core.services.label_next import unlabelled_by_uncertainty
 from core.services.label_next_page import LABEL_NEXT
 from core.services.predictions import ActiveModelCache
-from tests.console2_support import (  # noqa: F401  (fixture)
-    TrainedTemplate,
-    clone_trained,
-    trained_template_fixture,
-)
-from tests.console_support import add_images, add_user, console_env, page_test, signed_in
+from tests.console_helpers import add_images, add_user, console_env, page_test, signed_in
+from tests.model_helpers import TrainedTemplate, clone_trained
 
 
 def run_ok(at: AppTest) -> AppTest:

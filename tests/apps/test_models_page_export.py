@@ -13,12 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import Settings
 from core.db.models import ModelRepository
-from tests.console2_support import (  # noqa: F401  (fixture)
-    TrainedTemplate,
-    clone_trained,
-    trained_template_fixture,
-)
-from tests.console_support import add_user, console_env, page_test, signed_in
+from tests.console_helpers import add_user, console_env, page_test, signed_in
+from tests.model_helpers import TrainedTemplate, clone_trained
 
 pytestmark = pytest.mark.slow
 

@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pymongo.database import Database
 
 from core.config import Settings
-from core.db.models import ModelRepository
 from jobs.bench.held_out import HELD_OUT_SEED, measure_held_out
-from tests.breeder_support import trained_model_file
+from tests.model_helpers import StoredModel, store_model
 
 
 @pytest.mark.slow
 def test_held_out_section_reports_every_trait_and_the_ood_figures(
-    settings: Settings, mongo_db: Database, mongo_uri: str, tmp_path: Path
+    settings: Settings, mongo_db: Database, trained_model: StoredModel
 ) -> None:
-    stored = trained_model_file(mongo_uri, tmp_path / "train")
-    record = stored.record
-    models = ModelRepository(mongo_db)
-    model_id = models.add(
-        stored.data,
-        schema=record.schema,
-        backbone=record.backbone,
-        image_size=record.image_size,
-        resize_mode=record.resize_mode,
-        hyper_parameters=record.hyper_parameters,
-        metrics=record.metrics,
-        confusion=record.confusion,
-        thresholds=record.thresholds,
-        validation_image_ids=[],
-        training_set_size=record.training_set_size,
-        training_started=record.training_started,
-        training_ended=record.training_ended,
-        calibration=record.calibration,
-        ood=record.ood,
-    )
-    models.activate(model_id)
+    record = trained_model.record
+    store_model(mongo_db, trained_model)
 
     rows, results = measure_held_out(settings, images=24, made_up=12)
 

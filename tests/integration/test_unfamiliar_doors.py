@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,9 @@ from core.services.breeder import identify_upload
 from core.services.identify_json import identify_response
 from core.services.predictions import UNFAMILIAR_SENTENCE, ActiveModelCache, identify
 from core.services.review_filter import build_review_filter
-from tests.breeder_support import demo_photo, trained_model_file
+from tests.breeder_helpers import demo_photo
 from tests.integration.test_cli_jobs import run
+from tests.model_helpers import StoredModel, add_model, record_fields
 
 pytestmark = pytest.mark.slow
 
@@ -35,36 +35,19 @@ def tiny_threshold(ood: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def add_unfamiliar_model(database: Database, mongo_uri: str, data_dir: Path) -> str:
+def add_unfamiliar_model(database: Database, stored: StoredModel) -> str:
     """Store and activate the session's tiny model with a tiny OOD threshold; return its id."""
-    stored = trained_model_file(mongo_uri, data_dir)
     record = stored.record
     assert record.ood, "the tiny trained model has an OOD score"
-    models = ModelRepository(database)
-    model_id = models.add(
-        stored.data,
-        schema=record.schema,
-        backbone=record.backbone,
-        image_size=record.image_size,
-        resize_mode=record.resize_mode,
-        hyper_parameters=record.hyper_parameters,
-        metrics=record.metrics,
-        confusion=record.confusion,
-        thresholds=record.thresholds,
-        validation_image_ids=[],
-        training_set_size=record.training_set_size,
-        training_started=record.training_started,
-        training_ended=record.training_ended,
-        calibration=record.calibration,
-        ood=tiny_threshold(record.ood),
+    fields = {**record_fields(record), "validation_image_ids": [], "run_id": None}
+    return add_model(
+        database, stored.data, activate=True, **{**fields, "ood": tiny_threshold(record.ood)}
     )
-    models.activate(model_id)
-    return model_id
 
 
 @pytest.fixture
-def unfamiliar_db(mongo_db: Database, mongo_uri: str, tmp_path: Path) -> Database:
-    add_unfamiliar_model(mongo_db, mongo_uri, tmp_path / "train")
+def unfamiliar_db(mongo_db: Database, trained_model: StoredModel) -> Database:
+    add_unfamiliar_model(mongo_db, trained_model)
     return mongo_db
 
 
