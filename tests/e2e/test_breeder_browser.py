@@ -63,7 +63,9 @@ def test_upload_a_demo_cat_see_the_result_and_answer(
 
     page.goto(url)
     shows(page, "Works best for British Shorthairs older than 8 weeks")
-    chooser = page.locator("input[type='file']")
+    chooser = page.get_by_role("region", name="Choose a photo of your cat").locator(
+        "input[type='file']"
+    )  # the litter planner below has its own uploaders
     chooser.wait_for(state="attached", timeout=60_000)  # the model loads before the uploader
     started = time.perf_counter()
     chooser.set_input_files(str(photo))
