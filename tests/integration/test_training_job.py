@@ -110,7 +110,17 @@ def test_train_wait_succeeds_and_first_model_becomes_active(
     assert identified.returncode == 1  # one file was bad
     assert [Path(a["file"]).name for a in answers] == [Path(f).name for f in files] + ["notes.jpg"]
     for answer in answers[:2]:
-        assert set(answer) == {"file", "label", "probabilities", "unsure", "is_cat"}
+        assert set(answer) == {
+            "file",
+            "label",
+            "probabilities",
+            "unsure",
+            "is_cat",
+            "unfamiliar",
+            "unfamiliarity",
+            "message",
+        }
+        assert isinstance(answer["unfamiliar"], bool)
         assert set(answer["probabilities"]) == set(CAT_PHENOTYPE.trait_names)
         assert abs(sum(answer["probabilities"]["colour"].values()) - 1) < 1e-3
     assert "notes.jpg" in answers[2]["error"] and "not an image" in answers[2]["error"]
