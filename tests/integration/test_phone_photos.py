@@ -152,7 +152,7 @@ def test_kept_prediction_photo_loses_its_location(mongo_db: Database) -> None:
 
     prediction_id = store_prediction(
         predictions, loaded, photo, identify(loaded, photo), channel="api", keep_photo=True
-    )
+    ).id
 
     kept = predictions.image_bytes(predictions.get(prediction_id))
     assert kept is not None
