@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from api_app.docs import error_responses
+from api_app.uploads import read_json_body
 from core.errors import UserError
 from core.services.identify_requests import MAX_JSON_BYTES, UploadTooLargeError
 from core.services.litter import ParentSpec, plan_litter
@@ -150,16 +151,7 @@ async def read_litter_body(request: Request) -> bytes:
     too_large = UploadTooLargeError(
         f"The litter body is over {MAX_JSON_BYTES // 1024} KB; send two parents only."
     )
-    header = request.headers.get("content-length")
-    if header is not None and header.isdigit() and int(header) > MAX_JSON_BYTES:
-        raise too_large
-    chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > MAX_JSON_BYTES:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_json_body(request, too_large)
 
 
 def _spec(parent: ParentBody) -> ParentSpec | None:

@@ -43,6 +43,11 @@ async def read_feedback_body(request: Request) -> bytes:
     too_large = UploadTooLargeError(
         f"The feedback body is over {size_text(MAX_JSON_BYTES)}; send only correct and correction."
     )
+    return await read_json_body(request, too_large)
+
+
+async def read_json_body(request: Request, too_large: UploadTooLargeError) -> bytes:
+    """A JSON body of at most MAX_JSON_BYTES, refused from Content-Length or while reading."""
     header = request.headers.get("content-length")
     if header is not None and header.isdigit() and int(header) > MAX_JSON_BYTES:
         raise too_large
