@@ -37,6 +37,7 @@ from core.services.auth import (
     sign_in,
 )
 from core.services.throttle import SignInThrottle
+from core.text import escape_markdown
 
 COOKIE_NAME = "cat_identifier_console"
 ROUTER = "app.py"  # relative to the main script: admin_app/app.py when pages run unrouted
@@ -192,7 +193,7 @@ def sign_in_page(users: UserRepository) -> None:
     with middle:
         st.title("Cat Identifier console")
         if note := st.session_state.pop("sign_in_note", None):
-            st.warning(note)
+            st.warning(escape_markdown(note))
         with st.form("sign_in", enter_to_submit=True):
             st.subheader("Sign in")
             username = st.text_input("Username", autocomplete="username")
@@ -210,7 +211,7 @@ def sign_in_page(users: UserRepository) -> None:
                     client=st.context.ip_address,  # None for a visitor on this machine
                 )
             except UserError as err:
-                st.error(str(err))
+                st.error(escape_markdown(err))
             else:
                 start_session(user)
                 st.session_state[SET_COOKIE_KEY] = True  # set by the next run, which stays

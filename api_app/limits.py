@@ -9,6 +9,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api_app.errors import error_response
+from core.text import plural
 
 RETRY_AFTER_S = 1
 
@@ -43,7 +44,7 @@ class WorkLimit:
         if self.is_full:
             busy = error_response(
                 503,
-                f"The server is busy with {self.running + self.waiting} requests; "
+                f"The server is busy with {plural(self.running + self.waiting, 'request')}; "
                 f"try again in {RETRY_AFTER_S} s.",
                 {"Retry-After": str(RETRY_AFTER_S)},
             )

@@ -8,13 +8,14 @@ from core.clock import utcnow
 from core.db.users import ROLES, UserRepository
 from core.errors import UserError
 from core.services.auth import add_user, change_own_password, remove_user
+from core.text import escape_markdown
 
 user = require_login(__file__)
 users = UserRepository(get_database())
 
 st.title("Users")
 if outcome := st.session_state.pop("users_outcome", None):
-    st.success(outcome, icon=":material/check_circle:")
+    st.success(escape_markdown(outcome), icon=":material/check_circle:")
 
 
 def done(message: str) -> None:
@@ -23,7 +24,7 @@ def done(message: str) -> None:
 
 
 st.subheader("Your account")
-st.markdown(f"**{user.display_name}** · `{user.username}` · {user.role}")
+st.markdown(f"**{escape_markdown(user.display_name)}** · `{user.username}` · {user.role}")
 with st.form("change_password", clear_on_submit=True, width=480):
     current = st.text_input("Current password", type="password", autocomplete="current-password")
     new = st.text_input("New password", type="password", autocomplete="new-password")
@@ -32,7 +33,7 @@ with st.form("change_password", clear_on_submit=True, width=480):
         try:
             changed = change_own_password(users, user, current=current, new=new, repeat=repeat)
         except UserError as err:
-            st.error(str(err))
+            st.error(escape_markdown(err))
         else:
             keep_session(changed)
             done("Your password is changed; use it next time you sign in.")
@@ -88,7 +89,7 @@ with left, st.form("add_user", clear_on_submit=True):
                 email=email,
             )
         except UserError as err:
-            st.error(str(err))
+            st.error(escape_markdown(err))
         else:
             done(f"Added {added.role} {added.username!r}; they can sign in now.")
 
@@ -104,6 +105,6 @@ with right, st.container(border=True):
             try:
                 remove_user(users, gone, by=user)
             except UserError as err:
-                st.error(str(err))
+                st.error(escape_markdown(err))
             else:
                 done(f"Removed {gone!r}.")

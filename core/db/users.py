@@ -16,7 +16,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from core.clock import as_datetime, utcnow
-from core.errors import NotFoundError, UserError
+from core.errors import NotFoundError, UserError, unknown_choice
 
 COLLECTION = "users"
 # failed sign-ins under names nobody has, counted like an account's so both answer alike
@@ -127,7 +127,7 @@ class UserRepository:
         name = check_username(username)
         check_password(password)
         if role not in ROLES:
-            raise UserError(f"Role {role!r} is not known; use one of: {', '.join(ROLES)}.")
+            raise unknown_choice(f"Role {role!r}", ROLES)
         if email and "@" not in email:
             raise UserError(f"E-mail {email!r} has no @; give a full address or leave it empty.")
         doc = {

@@ -10,7 +10,9 @@ import numpy as np
 
 
 class PixelCache:
-    """uint8 S x S x 3 arrays in ``folder/<size>px-<mode>/<sha[:2]>/<sha>.npy``."""
+    """uint8 S x S x 3 arrays in ``folder/v<VERSION>-<size>px-<mode>/<sha[:2]>/<sha>.npy``."""
+
+    VERSION = 2  # raise when decoding changes what an image's pixels are: old files are ignored
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -18,7 +20,8 @@ class PixelCache:
     def _path(self, sha256: str, image_size: int, resize_mode: str) -> Path:
         if not sha256.isalnum():
             raise ValueError(f"{sha256!r} is not a hex digest.")
-        return self.folder / f"{image_size}px-{resize_mode}" / sha256[:2] / f"{sha256}.npy"
+        size_folder = f"v{self.VERSION}-{image_size}px-{resize_mode}"
+        return self.folder / size_folder / sha256[:2] / f"{sha256}.npy"
 
     def get(self, sha256: str, image_size: int, resize_mode: str) -> np.ndarray | None:
         """The cached pixels, or None when missing or unreadable."""

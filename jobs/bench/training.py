@@ -98,17 +98,28 @@ def measure_training(database: Database, settings: Settings, images: int) -> tup
         ("demo images drawn and stored", f"{results['demo_import_images_per_s']} images/s", "")
     ]
 
-    small = train_once(settings, database, {"backbone": "small_cnn"}, {})
-    results["train_small_cnn"] = small
+    with tempfile.TemporaryDirectory() as data_dir:  # an empty pixel cache: cold, then warm
+        env = {"DATA_DIR": data_dir}
+        small = train_once(settings, database, {"backbone": "small_cnn"}, env)
+        small_warm = train_once(settings, database, {"backbone": "small_cnn"}, env)
+    results["train_small_cnn"], results["train_small_cnn_warm"] = small, small_warm
     rows.append(
         (
-            f"train small_cnn, {images} images ({small['epochs']} epochs, {small['status']})",
+            f"train small_cnn (default), {images} images, cold ({small['epochs']} epochs, "
+            f"{small['status']})",
             f"{small['seconds']:.0f} s, {small['peak_rss_mb']} MB",
-            "< 300 s, < 3 GB",
+            "< 150 s, < 2 GB",
+        )
+    )
+    rows.append(
+        (
+            "  same, warm pixel cache (retrain)",
+            f"{small_warm['seconds']:.0f} s, {small_warm['peak_rss_mb']} MB",
+            "< 150 s, < 2 GB",
         )
     )
     for trait, accuracy in small.get("val_accuracy", {}).items():
-        rows.append((f"  validation accuracy {trait}", f"{accuracy:.1%}", ">= 90%"))
+        rows.append((f"  validation accuracy {trait}", f"{accuracy:.1%}", ">= 93%"))
 
     with tempfile.TemporaryDirectory() as folder:
         weights = mobilenet_weights_file(Path(folder), 128)

@@ -87,3 +87,17 @@ def test_a_labeller_sees_only_their_own_account(console: Database) -> None:
     assert [s.value for s in at.subheader] == ["Your account"]
     assert "Only administrators can see and manage the other console users." in all_text(at)
     assert not at.dataframe
+
+
+def test_a_name_with_markdown_is_quoted_as_text_not_rendered_as_a_link(console: Database) -> None:
+    at = open_page("users.py")
+
+    widget(at.text_input, "Username").input("[win](http://evil.example)")
+    widget(at.text_input, "Password").input("cleos-own-password")
+    widget(at.text_input, "Password again").input("cleos-own-password")
+    widget(at.button, "Add user").click()
+    run_ok(at)
+
+    shown = at.error[0].value
+    assert "\\[win\\](http\\://evil.example)" in shown  # escaped: shown literally, no link
+    assert UserRepository(console).find("[win](http://evil.example)") is None
