@@ -177,8 +177,8 @@ def _decode(
     max_bytes: int,
     min_side: int,
     max_pixels: int,
-) -> tuple[str, tuple[int, int], Image.Image]:
-    """Check and decode: (format, original upright size, RGB picture); ImageError if unusable."""
+) -> DecodedImage:
+    """Check and decode, reduced to cover if given; ImageError if unusable."""
     if not data:
         raise ImageError(f"Image {filename!r} is empty (0 bytes); upload the file again.")
     if len(data) > max_bytes:
@@ -219,7 +219,17 @@ def _decode(
                 f"Image {filename!r} is truncated or corrupt ({reason}); "
                 f"upload the original file again."
             ) from err
-    return fmt, (height, width) if is_turned else (width, height), image
+    if is_turned:
+        width, height = height, width
+    return DecodedImage(
+        filename=filename,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        format=fmt,
+        width=width,
+        height=height,
+        image=image,
+    )
 
 
 def decode_image(
@@ -231,17 +241,8 @@ def decode_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> DecodedImage:
     """Check and decode image bytes into an RGB, EXIF-oriented picture; ImageError if unusable."""
-    fmt, (width, height), image = _decode(
+    return _decode(
         data, filename, cover=None, max_bytes=max_bytes, min_side=min_side, max_pixels=max_pixels
-    )
-    return DecodedImage(
-        filename=filename,
-        data=data,
-        sha256=hashlib.sha256(data).hexdigest(),
-        format=fmt,
-        width=width,
-        height=height,
-        image=image,
     )
 
 
@@ -265,19 +266,11 @@ def decode_photo(
         check_fit(model_size, resize_mode)
     side = model_size or 1
     cover = _Cover(max(DECODE_SIDE, side), side if resize_mode == "crop" else 1)
-    fmt, (width, height), image = _decode(
+    decoded = _decode(
         data, filename, cover=cover, max_bytes=max_bytes, min_side=min_side, max_pixels=max_pixels
     )
-    return Photo(
-        filename=filename,
-        data=data,
-        sha256=hashlib.sha256(data).hexdigest(),
-        format=fmt,
-        width=width,
-        height=height,
-        image=image,
-        model_array=None if model_size is None else to_model_array(image, model_size, resize_mode),
-    )
+    fitted = None if model_size is None else to_model_array(decoded.image, model_size, resize_mode)
+    return Photo(**vars(decoded), model_array=fitted)
 
 
 def read_limited(stream: BinaryIO, max_bytes: int, filename: str) -> bytes:
