@@ -1,7 +1,9 @@
 """Console page: dashboards over the warehouse's daily snapshots (charts from core.charts)."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -145,6 +147,21 @@ def show(chart, frame: pd.DataFrame, name: str, what: str) -> None:
         )
 
 
+def show_side_by_side(
+    frame: pd.DataFrame,
+    column: str,
+    values: tuple[str, str],
+    chart: Callable[[pd.DataFrame, str], alt.Chart | alt.LayerChart],
+    name: str,
+    what: str,
+) -> None:
+    """Two charts side by side, one per value of column; name and what hold {} for the value."""
+    for place, value in zip(st.columns(2), values, strict=True):
+        with place:
+            rows = frame[frame[column] == value]
+            show(chart(frame, value), rows, name.format(value), what.format(value))
+
+
 training_tab, models_tab, predictions_tab, data_tab = st.tabs(
     ["Training set", "Models", "Predictions", "Snapshots"]
 )
@@ -195,32 +212,28 @@ with models_tab:
     if metrics.empty:
         st.info("No model finished training in this date range; train one on the Training page.")
     else:
-        left, right = st.columns(2)
-        for column, measure in ((left, "accuracy"), (right, "loss")):
-            with column:
-                frame = metrics[metrics["measure"] == measure]
-                show(
-                    charts.model_metrics_chart(metrics, measure),
-                    frame,
-                    f"model_{measure}",
-                    f"model {measure}",
-                )
+        show_side_by_side(
+            metrics,
+            "measure",
+            ("accuracy", "loss"),
+            charts.model_metrics_chart,
+            "model_{}",
+            "model {}",
+        )
 
 with predictions_tab:
     reviews = queries.predictions_by_review(engine, warehouse, report)
     if reviews.empty:
         st.info("No predictions in these snapshots; they appear once breeders use the app.")
     else:
-        left, right = st.columns(2)
-        for column, reviewer in ((left, "user"), (right, "admin")):
-            with column:
-                frame = reviews[reviews["reviewer"] == reviewer]
-                show(
-                    charts.review_status_chart(reviews, reviewer),
-                    frame,
-                    f"reviews_{reviewer}",
-                    f"{reviewer} reviews",
-                )
+        show_side_by_side(
+            reviews,
+            "reviewer",
+            ("user", "admin"),
+            charts.review_status_chart,
+            "reviews_{}",
+            "{} reviews",
+        )
         rates = queries.accepted_rate(engine, warehouse, report, trait_name)
         show(
             charts.accepted_rate_chart(rates, trait.title),
