@@ -9,6 +9,8 @@ and never reloaded on an ordinary rerun).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import streamlit as st
 
@@ -131,31 +133,15 @@ def show_feedback(
                 if buttons.button(
                     "Yes, that's right", key=f"yes_{prediction_id}", icon=":material/thumb_up:"
                 ):
-                    record_feedback(
-                        predictions,
-                        schema,
-                        prediction_id,
-                        is_correct=True,
-                        feedback_secret=identification.feedback_secret,
+                    send_answer(
+                        identification, schema, predictions, states, "done", is_correct=True
                     )
-                    states[prediction_id] = "done"
-                    _gallery.clear()
-                    st.rerun()
                 if buttons.button(
                     "No, something is wrong",
                     key=f"no_{prediction_id}",
                     icon=":material/thumb_down:",
                 ):
-                    record_feedback(
-                        predictions,
-                        schema,
-                        prediction_id,
-                        is_correct=False,
-                        feedback_secret=identification.feedback_secret,
-                    )
-                    states[prediction_id] = "no"
-                    _gallery.clear()
-                    st.rerun()
+                    send_answer(identification, schema, predictions, states, "no", is_correct=False)
                 return
             show_correction(identification, schema, predictions, states)
         except UserError as err:
@@ -188,20 +174,42 @@ def show_correction(
         sent = st.form_submit_button("Send correction", type="primary")
     if sent:
         correction = breeder.build_correction(schema, view.label, chosen)
-        record_feedback(
-            predictions,
+        send_answer(
+            identification,
             schema,
-            prediction_id,
+            predictions,
+            states,
+            "done",
             is_correct=False,
-            feedback_secret=identification.feedback_secret,
             correction=correction,
         )
-        states[prediction_id] = "done"
-        _gallery.clear()
-        st.rerun()
     if st.button("Skip", key=f"skip_{prediction_id}", type="tertiary"):
         states[prediction_id] = "done"
         st.rerun()
+
+
+def send_answer(
+    identification: breeder.Identification,
+    schema: LabelSchema,
+    predictions: PredictionRepository,
+    states: dict[str, str],
+    next_state: str,
+    *,
+    is_correct: bool,
+    correction: Mapping[str, Any] | None = None,
+) -> None:
+    """Store the breeder's answer, move on to next_state and redraw with a fresh gallery."""
+    record_feedback(
+        predictions,
+        schema,
+        identification.prediction_id,
+        is_correct=is_correct,
+        correction=correction,
+        feedback_secret=identification.feedback_secret,
+    )
+    states[identification.prediction_id] = next_state
+    _gallery.clear()
+    st.rerun()
 
 
 def start_again() -> None:
