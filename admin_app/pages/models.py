@@ -97,7 +97,11 @@ def activate(model_id: str) -> None:
 
 st.subheader("One model")
 chosen = pick_model("Model", "models_chosen", (active or records[0]).id)
-record = by_id[chosen]
+try:
+    record = models.get(chosen)  # the list leaves out calibration and ood: read them for one
+except NotFoundError as err:
+    st.error(escape_markdown(err))
+    st.stop()
 if error := state.pop("models_error", None):
     st.error(error)
 

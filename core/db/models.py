@@ -87,6 +87,9 @@ class ModelRecord:
         )
 
 
+_LISTED_FIELDS = {"calibration": 0, "ood": 0}  # ~150 KB of k-NN features a model: get() only
+
+
 class ModelRepository:
     """Trained models; exactly one of them is active once there is any."""
 
@@ -148,7 +151,8 @@ class ModelRepository:
         return ModelRecord.from_document(doc)
 
     def list(self) -> list[ModelRecord]:
-        cursor = self._models.find().sort("created_at", DESCENDING)
+        """Every model, newest first, without calibration and ood (get() has them)."""
+        cursor = self._models.find({}, _LISTED_FIELDS).sort("created_at", DESCENDING)
         return [ModelRecord.from_document(doc) for doc in cursor]
 
     def active(self) -> ModelRecord | None:
