@@ -222,48 +222,57 @@ def _status_on(doc: Mapping[str, Any], who: str, end: datetime) -> str:
     return ACCEPTED if feedback else REJECTED
 
 
+_BATCH = 2000  # documents read per round trip, and between two progress reports
+
+
+def _created_before(
+    collection: Collection,
+    fields: Mapping[str, int],
+    end: datetime,
+    progress: Progress,
+    share: tuple[float, float],
+    what: str,
+) -> Iterator[Mapping[str, Any]]:
+    """The documents created before end; progress moves over share (start, width) as it reads."""
+    start, width = share
+    total = max(collection.estimated_document_count(), 1)
+    query = collection.find({}, {**fields, "created_at": 1}, batch_size=_BATCH)
+    for done, doc in enumerate(query, start=1):
+        created_at = as_datetime(doc.get("created_at"))
+        if created_at is not None and created_at < end:
+            yield doc
+        if done % _BATCH == 0:
+            progress(start + width * min(done / total, 1.0), f"Read {done} {what}")
+
+
 def collect_past_day(
     database: Database, schema: LabelSchema, day: date, progress: Progress
 ) -> Snapshot:
     """A reconstruction of what MongoDB held at the end of a past day (docs/reporting.md)."""
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
     snapshot = Snapshot(day=day, is_backfill=True)
-    images = database["training_images"]
-    total = max(images.estimated_document_count(), 1)
-    fields = {
+    image_fields = {"label": 1, "is_labelled": 1, "source": 1, "labelled_at": 1, "history": 1}
+    images = _created_before(
+        database["training_images"], image_fields, end, progress, (0.0, 0.5), "training images"
+    )
+    for doc in images:
+        label, is_labelled = _label_on(doc, end, schema)
+        key = snapshot.add_label(flat_label(schema, label, is_labelled=is_labelled))
+        snapshot.training_images[(key, doc.get("source") or UNKNOWN_SOURCE)] += 1
+    prediction_fields = {
         "label": 1,
-        "is_labelled": 1,
-        "source": 1,
-        "created_at": 1,
-        "labelled_at": 1,
-        "history": 1,
-    }
-    for done, doc in enumerate(images.find({}, fields, batch_size=2000), start=1):
-        created_at = as_datetime(doc.get("created_at"))
-        if created_at is not None and created_at < end:
-            label, is_labelled = _label_on(doc, end, schema)
-            key = snapshot.add_label(flat_label(schema, label, is_labelled=is_labelled))
-            snapshot.training_images[(key, doc.get("source") or UNKNOWN_SOURCE)] += 1
-        if done % 2000 == 0:
-            progress(0.5 * min(done / total, 1.0), f"Read {done} training images")
-    predictions = database["predictions"]
-    total = max(predictions.estimated_document_count(), 1)
-    fields = {
-        "label": 1,
-        "created_at": 1,
         "user_feedback": 1,
         "user_reviewed_at": 1,
         "admin_feedback": 1,
         "admin_reviewed_at": 1,
     }
-    for done, doc in enumerate(predictions.find({}, fields, batch_size=2000), start=1):
-        created_at = as_datetime(doc.get("created_at"))
-        if created_at is not None and created_at < end:
-            key = snapshot.add_label(flat_label(schema, doc.get("label"), is_labelled=True))
-            statuses = (_status_on(doc, "user", end), _status_on(doc, "admin", end))
-            snapshot.predictions[(key, *statuses)] += 1
-        if done % 2000 == 0:
-            progress(0.5 + 0.3 * min(done / total, 1.0), f"Read {done} predictions")
+    predictions = _created_before(
+        database["predictions"], prediction_fields, end, progress, (0.5, 0.3), "predictions"
+    )
+    for doc in predictions:
+        key = snapshot.add_label(flat_label(schema, doc.get("label"), is_labelled=True))
+        statuses = (_status_on(doc, "user", end), _status_on(doc, "admin", end))
+        snapshot.predictions[(key, *statuses)] += 1
     for doc in database["prediction_models"].find({}, MODEL_FIELDS):
         created_at = as_datetime(doc.get("created_at"))
         if created_at is None or created_at >= end:
