@@ -1,9 +1,11 @@
-"""The one clock: now in UTC, and stored moments read back as aware UTC datetimes."""
+"""The one clock: now in UTC, stored moments read back as aware UTC datetimes, date ranges."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+
+from core.errors import UserError
 
 
 def utcnow() -> datetime:
@@ -25,3 +27,12 @@ def as_datetime(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def check_date_range(start: date | None, end: date | None) -> None:
+    """Refuse a date range whose start is after its end."""
+    if start and end and start > end:
+        raise UserError(
+            f"The start date {start.isoformat()} is after the end date "
+            f"{end.isoformat()}; pick a start on or before the end."
+        )

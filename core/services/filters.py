@@ -6,22 +6,14 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from core.clock import check_date_range
 from core.db.training_images import SOURCES, ImageFilter
-from core.errors import UserError, unknown_choice
+from core.errors import unknown_choice
 from core.labels import LabelSchema, LabelValue, Trait
 from core.text import value_text
 
 STATUSES = ("all", "labelled", "unlabelled")
 DUPLICATE_CHOICES = ("all", "only possible duplicates", "no possible duplicates")
-
-
-def check_date_range(start: date | None, end: date | None) -> None:
-    """Refuse a date range whose start is after its end."""
-    if start and end and start > end:
-        raise UserError(
-            f"The start date {start.isoformat()} is after the end date "
-            f"{end.isoformat()}; pick a start on or before the end."
-        )
 
 
 def build_filter(

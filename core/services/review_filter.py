@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from core.clock import check_date_range
 from core.db.reviews import ORDERS, ReviewFilter
 from core.errors import unknown_choice
 from core.labels import LabelSchema
-from core.services.filters import check_date_range
 
 USER_FEEDBACK_CHOICES = ("any", "accepted", "rejected", "none")
 REVIEW_STATUS_CHOICES = (

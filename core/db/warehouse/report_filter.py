@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 
+from core.clock import check_date_range
 from core.db.warehouse.counts import REVIEW_STATUSES
 from core.db.warehouse.schema import Warehouse, date_id
 from core.errors import UserError, unknown_choice
@@ -31,11 +32,7 @@ class ReportFilter:
 
     def checked(self, warehouse: Warehouse) -> ReportFilter:
         """This filter with its value parsed for the trait, or a UserError saying what is wrong."""
-        if self.start and self.end and self.start > self.end:
-            raise UserError(
-                f"The start date {self.start:%Y-%m-%d} is after the end date "
-                f"{self.end:%Y-%m-%d}; pick a start on or before the end."
-            )
+        check_date_range(self.start, self.end)
         for who, status in (("user", self.user_status), ("admin", self.admin_status)):
             if status is not None and status not in REVIEW_STATUSES:
                 raise unknown_choice(f"The {who} review status {status!r}", REVIEW_STATUSES)
