@@ -89,6 +89,17 @@ CARRIED_ALLELES: dict[str, tuple[str, str]] = {
     "sepia": ("C", "cb"),
     "burmese": ("C", "cb"),
 }
+
+
+def allele_word(word: object, problem: str) -> str:
+    """The word as CARRIED_ALLELES spells it; UserError (problem, then the words) if unknown."""
+    key = str(word).strip().lower()
+    if key not in CARRIED_ALLELES:
+        known = ", ".join(sorted(set(CARRIED_ALLELES) - {"colorpoint", "siamese"}))  # synonyms
+        raise UserError(f"{problem}; use one of: {known}.")
+    return key
+
+
 LAB_VALUES = {
     "carrier": True,
     "non-carrier": False,
@@ -161,13 +172,12 @@ def parse_coat_words(text: str, role: str) -> Coat:
         elif token in {"of", "and"} or (token in FILLER_WORDS and mode == "coat"):
             continue
         elif mode != "coat":
-            if token not in CARRIED_ALLELES:
-                known = ", ".join(sorted(set(CARRIED_ALLELES) - {"colorpoint", "siamese"}))
-                raise UserError(
-                    f"The {role}'s {text!r} says it carries {token!r}, which is not an allele "
-                    f"we predict; use one of: {known}."
-                )
-            values["carries"][token] = mode == "carrier"
+            key = allele_word(
+                token,
+                f"The {role}'s {text!r} says it carries {token!r}, which is not an allele "
+                "we predict",
+            )
+            values["carries"][key] = mode == "carrier"
         elif token in COLOUR_WORDS:
             colours.append(COLOUR_WORDS[token])
         elif token in ("tortie", "torbie", "calico"):
@@ -261,13 +271,7 @@ def parse_lab_results(results: Mapping[str, str] | None, role: str) -> dict[str,
     """Lab results per carried allele ("dilute": "carrier"), checked; unknown ones kept None."""
     parsed: dict[str, bool | None] = {}
     for word, value in (results or {}).items():
-        key = str(word).strip().lower()
-        if key not in CARRIED_ALLELES:
-            known = ", ".join(sorted(set(CARRIED_ALLELES) - {"colorpoint", "siamese"}))
-            raise UserError(
-                f"The {role}'s lab result for {word!r} is for no allele we predict; "
-                f"use one of: {known}."
-            )
+        key = allele_word(word, f"The {role}'s lab result for {word!r} is for no allele we predict")
         status = str(value or "").strip().lower().replace(" ", "-").replace("_", "-")
         if status not in LAB_VALUES:
             words = ("carrier", "non-carrier", "unknown")

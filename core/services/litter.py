@@ -14,8 +14,8 @@ from typing import Any
 
 from core.errors import UserError
 from core.litter.coats import (
-    CARRIED_ALLELES,
     Coat,
+    allele_word,
     coat_from_prediction,
     parse_coat_words,
     parse_lab_results,
@@ -219,13 +219,9 @@ def known_carriers(spec: ParentSpec, role: str) -> dict[str, bool | None]:
     """The lab results with what the parent is said to carry; UserError where the two disagree."""
     results = parse_lab_results(spec.lab_results, role)
     for word in spec.carries:
-        key = str(word).strip().lower()
-        if key not in CARRIED_ALLELES:
-            known = ", ".join(sorted(set(CARRIED_ALLELES) - {"colorpoint", "siamese"}))
-            raise UserError(
-                f"The {role} is said to carry {word!r}, which is not an allele we predict; "
-                f"use one of: {known}."
-            )
+        key = allele_word(
+            word, f"The {role} is said to carry {word!r}, which is not an allele we predict"
+        )
         if results.get(key) is False:
             raise UserError(
                 f"The {role} is said to carry {key}, but its lab result says non-carrier; "
