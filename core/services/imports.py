@@ -163,17 +163,8 @@ def store_checked(
     similar = near_duplicates.closest(phash) if near_duplicates else None
     image_id = repository.add(
         NewImage(
-            filename=filename,
-            data=checked.data,
-            sha256=checked.sha256,
-            thumbnail=checked.thumbnail,
-            width=checked.width,
-            height=checked.height,
-            format=checked.format,
-            perceptual_hash=phash,
+            **vars(checked),  # its fields are NewImage's first ten
             source=source,
-            label=checked.label,
-            is_labelled=checked.is_labelled,
             labelled_by=labelled_by,
             source_url=source_url,
             licence=licence,
