@@ -112,8 +112,8 @@ def connection_problem(err: BaseException) -> str:
     return text or type(err).__name__
 
 
-def vetted_address(url: str, policy: HostPolicy) -> str:
-    """The address to connect to for this URL's host, resolved once and checked."""
+def vetted_addresses(url: str, policy: HostPolicy) -> list[str]:
+    """The addresses to connect to for this URL's host, resolved once and all checked."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or DEFAULT_PORTS[parts.scheme.lower()]
@@ -135,7 +135,7 @@ def vetted_address(url: str, policy: HostPolicy) -> str:
             "downloaded from; give a public image address (or set ALLOW_PRIVATE_HOSTS on a "
             "lab install)."
         )
-    return str(addresses[0])
+    return list(dict.fromkeys(str(address) for address in addresses))  # in resolver order
 
 
 def _pinned_request(
@@ -152,6 +152,23 @@ def _pinned_request(
         extensions=extensions,
         timeout=timeout,
     )
+
+
+def _send_to_first_answering(
+    client: httpx.Client,
+    url: str,
+    addresses: list[str],
+    headers: dict[str, str],
+    timeout: httpx.Timeout,
+) -> httpx.Response:
+    """Send to each checked address in turn until one connects (a host may list a dead one)."""
+    for address in addresses[:-1]:
+        try:
+            return client.send(_pinned_request(client, url, address, headers, timeout), stream=True)
+        except httpx.ConnectError:
+            continue
+    request = _pinned_request(client, url, addresses[-1], headers, timeout)
+    return client.send(request, stream=True)
 
 
 @contextmanager
@@ -177,10 +194,11 @@ def open_response(
             timeout = httpx.Timeout(min(read_timeout_s, remaining), connect=remaining)
             if policy is None:
                 request = client.build_request("GET", current, headers=headers, timeout=timeout)
+                response = client.send(request, stream=True)
             else:
-                address = vetted_address(current, policy)
-                request = _pinned_request(client, current, address, headers, timeout)
-            response = client.send(request, stream=True)
+                response = _send_to_first_answering(
+                    client, current, vetted_addresses(current, policy), headers, timeout
+                )
             location = response.headers.get("location")
             if not (response.is_redirect and location):
                 try:

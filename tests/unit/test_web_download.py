@@ -186,3 +186,22 @@ def test_download_connects_to_the_address_it_checked(
 
     assert data == web.image_bytes("good-4.jpg")
     assert web.host_headers[-1] == url.split("/")[2]  # the server still sees the name asked for
+
+
+def test_download_tries_the_next_checked_address_when_the_first_does_not_answer(
+    web: FakeWebServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolve = socket.getaddrinfo
+
+    def two_addresses(host: str, port: object, *args, **kwargs):  # noqa: ANN002, ANN003
+        if host != "cats.test":
+            return resolve(host, port, *args, **kwargs)
+        # nothing listens on 127.0.0.2 (the fake server is bound to 127.0.0.1): refused
+        return resolve("127.0.0.2", port, *args, **kwargs) + resolve(
+            "127.0.0.1", port, *args, **kwargs
+        )
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+    url = web.image_url("good-1.jpg").replace("127.0.0.1", "cats.test")
+
+    assert download_image(url, max_bytes=MB, policy=LAB) == web.image_bytes("good-1.jpg")
