@@ -218,8 +218,11 @@ def fine_tune(
     layer_count: int,
     epochs: int,
     log: Callable[[str], None],
-) -> tuple[keras.Model, Outputs, Outputs]:
-    """After the heads converged: train them with the top backbone layers at a lower rate."""
+) -> tuple[keras.Model, Outputs, Outputs, list[str]]:
+    """After the heads converged: train them with the top backbone layers at a lower rate.
+
+    Returns the model, its outputs per split and the names of the backbone layers it trained.
+    """
     unfrozen = unfreeze_top_layers(backbone, layer_count)
     rate = params.learning_rate / 10
     log(
@@ -227,7 +230,7 @@ def fine_tune(
         f"learning rate {rate:g} for up to {epochs} epochs."
     )
     compile_model(model, schema, rate)
-    return fit_on_images(model, images, params, splits, keras_callbacks, epochs)
+    return (*fit_on_images(model, images, params, splits, keras_callbacks, epochs), unfrozen)
 
 
 def fit_on_images(

@@ -9,7 +9,7 @@ from typing import Any
 
 from core.config import RESIZE_MODES
 from core.errors import UserError, unknown_choice
-from core.ml.backbones import check_backbone_name, check_image_size
+from core.ml.backbones import BACKBONES, check_backbone_name, check_image_size
 from core.text import parse_yes_no
 
 _WHOLE_RANGES = {
@@ -18,8 +18,18 @@ _WHOLE_RANGES = {
     "image_size": (32, 1024),
     "patience": (1, 100),
     "seed": (0, 2**31 - 1),
+    "fine_tune_layers": (0, 500),
+    "fine_tune_epochs": (1, 1000),
 }
 _NUMBER_RANGES = {"learning_rate": (1e-6, 1.0), "validation_share": (0.05, 0.5)}
+_TITLES = {"fine_tune_layers": "Fine-tune layers", "fine_tune_epochs": "Fine-tune epochs"}
+PRETRAINED_BACKBONES = tuple(name for name in BACKBONES if name != "small_cnn")
+BACKBONE_HELP = {
+    "mobilenet_v2": "MobileNetV2 with ImageNet weights: fast and accurate.",
+    "efficientnet_b0": "EfficientNet-B0 with ImageNet weights: a little more accurate, slower.",
+    "xception": "Xception with ImageNet weights: slowest, needs 71+ px.",
+    "small_cnn": "A small network trained from scratch: no download needed, for demos and tests.",
+}
 
 
 @dataclass
@@ -36,6 +46,8 @@ class HyperParameters:
     augment: bool = True
     seed: int = 0
     resize_mode: str = "pad"
+    fine_tune_layers: int = 0  # top backbone layers trained after the heads; 0 = off
+    fine_tune_epochs: int = 5
 
     def validate(self) -> HyperParameters:
         """Return self, or raise UserError naming the bad value and what is allowed."""
@@ -44,7 +56,7 @@ class HyperParameters:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise UserError(
-                    f"{_title(name)} {value!r} is not allowed; use a whole number from {low} "
+                    f"{title(name)} {value!r} is not allowed; use a whole number from {low} "
                     f"to {high}."
                 )
         for name, (low, high) in _NUMBER_RANGES.items():
@@ -56,7 +68,7 @@ class HyperParameters:
                 or not low <= value <= high
             ):
                 raise UserError(
-                    f"{_title(name)} {value!r} is not allowed; use a number from {low:g} "
+                    f"{title(name)} {value!r} is not allowed; use a number from {low:g} "
                     f"to {high:g}."
                 )
         if not isinstance(self.augment, bool):
@@ -64,6 +76,12 @@ class HyperParameters:
         if self.resize_mode not in RESIZE_MODES:
             raise unknown_choice(f"Resize mode {self.resize_mode!r}", RESIZE_MODES)
         check_image_size(self.backbone, self.image_size)
+        if self.fine_tune_layers and self.backbone not in PRETRAINED_BACKBONES:
+            raise UserError(
+                f"Fine-tune layers {self.fine_tune_layers!r} needs a pretrained backbone and "
+                f"{self.backbone} has no pretrained weights; set fine-tune layers to 0 or choose "
+                f"{', '.join(PRETRAINED_BACKBONES)}."
+            )
         return self
 
     @classmethod
@@ -83,8 +101,60 @@ class HyperParameters:
         return asdict(self)
 
 
-def _title(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+def title(name: str) -> str:
+    """A field's name as people read it: "Fine-tune layers", "Batch size"."""
+    return _TITLES.get(name) or name.replace("_", " ").capitalize()
+
+
+def augmentation_text() -> str:
+    """What augmentation does to training photos, read from the layers the model is built with."""
+    from core.ml.model_builder import build_augmentation
+
+    steps = []
+    for layer in build_augmentation().layers:
+        kind = type(layer).__name__.removeprefix("Random").lower()
+        if kind == "flip":
+            steps.append("flipped" + (" left to right" if layer.mode == "horizontal" else ""))
+        elif hasattr(layer, "factor"):
+            steps.append(f"changed in {kind} by up to {_share(layer.factor)}")
+        else:
+            steps.append(f"changed in {kind}")
+    listed = f"{', '.join(steps[:-1])} and {steps[-1]}" if len(steps) > 1 else steps[0]
+    return f"Training photos are randomly {listed}"
+
+
+def _share(factor: float | tuple[float, float]) -> str:
+    return f"{max(abs(f) for f in factor) if isinstance(factor, tuple) else abs(factor):.0%}"
+
+
+def help_texts(defaults: HyperParameters) -> dict[str, str]:
+    """What each setting does, for the Training page and `jobs.train --help`."""
+    return {
+        "backbone": "The network that turns a photo into features. "
+        + " ".join(BACKBONE_HELP.values()),
+        "epochs": "At most this many passes over the training images; training stops earlier "
+        "when the validation loss has not improved for 'patience' epochs.",
+        "batch_size": "Images per training step. Larger batches train faster per epoch but need "
+        "more memory; 16-64 suits a laptop.",
+        "learning_rate": f"How big each training step is (Adam). {defaults.learning_rate:g} is a "
+        "good start; lower it if the loss jumps around, raise it if it falls very slowly.",
+        "image_size": "Photos are resized (without stretching) to this many pixels square. "
+        "Larger sees more detail but trains slower; 128-224 for pretrained backbones.",
+        "validation_share": "Share of the labelled images kept aside to measure the model; they "
+        "are never trained on. Every kind of label keeps at least one image there.",
+        "patience": "Stop early after this many epochs without a better validation loss; the "
+        "best epoch's weights are kept.",
+        "augment": f"{augmentation_text()}, so the model does not learn them by heart.",
+        "seed": "Fixes the random split and starting weights, so a run can be repeated.",
+        "resize_mode": "pad: fit the whole photo and pad the rest; crop: fill the square and cut "
+        "the edges.",
+        "fine_tune_layers": "Pretrained backbones only "
+        f"({', '.join(PRETRAINED_BACKBONES)}): after the heads have converged, also train the "
+        "top this many backbone layers, at a tenth of the learning rate; 0 turns it off. "
+        "small_cnn has no pretrained weights and always trains end to end.",
+        "fine_tune_epochs": "At most this many epochs of fine-tuning (when fine-tune layers is "
+        "above 0); it stops earlier like the first stage.",
+    }
 
 
 def _coerce(name: str, kind: str, raw: Any) -> Any:
@@ -101,10 +171,10 @@ def _coerce(name: str, kind: str, raw: Any) -> Any:
             return float(text)
     except ValueError:
         expected = "a whole number" if kind == "int" else "a number"
-        raise UserError(f"{_title(name)} {raw!r} is not {expected}; enter {expected}.") from None
+        raise UserError(f"{title(name)} {raw!r} is not {expected}; enter {expected}.") from None
     if kind == "bool":
         flag = parse_yes_no(text)
         if flag is not None:
             return flag
-        raise UserError(f"{_title(name)} {raw!r} is not yes or no; use true or false.")
+        raise UserError(f"{title(name)} {raw!r} is not yes or no; use true or false.")
     return text

@@ -79,6 +79,7 @@ class TrainingResult:
     feature_key: str | None = None  # the cached embeddings it used (frozen backbones only)
     calibration: dict[str, dict[str, Any]] = field(default_factory=dict)  # per trait
     ood: dict[str, Any] = field(default_factory=dict)  # the "unlike the training images" score
+    fine_tuned_layers: list[str] = field(default_factory=list)  # backbone layers trained too
 
 
 def train(
@@ -91,17 +92,13 @@ def train(
     features: FeatureStore | None = None,
     weights_path: str | None = None,
     fallback: str | None = "small_cnn",
-    fine_tune_layers: int = 0,
-    fine_tune_epochs: int = 5,
 ) -> TrainingResult:
     """Train a model on the labelled images; raise TrainingCancelled when asked to stop.
 
-    With a pretrained backbone and ``fine_tune_layers`` > 0, the top that many backbone layers
-    with weights are then trained too, with the heads, at a tenth of the learning rate for up
-    to ``fine_tune_epochs`` (BatchNorm statistics stay frozen).
+    With a pretrained backbone and ``params.fine_tune_layers`` > 0, the top that many backbone
+    layers with weights are then trained too, with the heads, at a tenth of the learning rate
+    for up to ``params.fine_tune_epochs`` (BatchNorm statistics stay frozen).
     """
-    if fine_tune_layers < 0 or fine_tune_epochs < 1:
-        raise ValueError(f"fine_tune_layers {fine_tune_layers} must be >= 0, epochs >= 1.")
     params.validate()
     callbacks = callbacks or TrainingCallbacks()
     if len(images) != len(labels):
@@ -140,6 +137,7 @@ def train(
         f"{len(validation_indices)}, for up to {params.epochs} epochs."
     )
     key = feature_key(backbone, params.image_size, params.resize_mode)
+    fine_tuned: list[str] = []
     if backbone.is_pretrained:
         store = features if features is not None else InMemoryFeatureStore()
         vectors = compute_missing_features(
@@ -154,8 +152,8 @@ def train(
         model, train_outputs, validation_outputs = train_heads(
             schema, backbone, vectors, params, train_split, validation_split, keras_callbacks
         )
-        if fine_tune_layers:
-            model, train_outputs, validation_outputs = fine_tune(
+        if params.fine_tune_layers:
+            model, train_outputs, validation_outputs, fine_tuned = fine_tune(
                 schema,
                 backbone,
                 model,
@@ -163,11 +161,16 @@ def train(
                 params,
                 (train_split, validation_split),
                 [bridge, WorstHeadStopping(schema.trait_names, params.patience)],
-                fine_tune_layers,
-                fine_tune_epochs,
+                params.fine_tune_layers,
+                params.fine_tune_epochs,
                 callbacks.log,
             )
     else:
+        if params.fine_tune_layers:
+            callbacks.log(
+                f"Fine-tuning {params.fine_tune_layers} layers is skipped: {backbone.name} has "
+                "no pretrained weights, so the whole network trains end to end instead."
+            )
         model, train_outputs, validation_outputs = train_end_to_end(
             schema, backbone, images, params, (train_split, validation_split), keras_callbacks
         )
@@ -206,6 +209,7 @@ def train(
         feature_key=key if backbone.is_pretrained else None,
         calibration=calibration,
         ood=ood,
+        fine_tuned_layers=fine_tuned,
     )
 
 

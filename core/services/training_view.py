@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,15 @@ from core.db.training_runs import LogEntry, TrainingRun, TrainingRunRepository
 from core.errors import UserError
 from core.labels import LabelSchema
 from core.ml.backbones import BACKBONES
-from core.ml.hyperparameters import _NUMBER_RANGES, _WHOLE_RANGES, RESIZE_MODES, HyperParameters
+from core.ml.hyperparameters import (
+    _NUMBER_RANGES,
+    _WHOLE_RANGES,
+    PRETRAINED_BACKBONES,
+    RESIZE_MODES,
+    HyperParameters,
+    help_texts,
+)
+from core.ml.hyperparameters import title as setting_title
 from core.ml.targets import check_training_set, class_names, fill_open_values, value_counts
 
 FEW_PER_VALUE = 10  # below this many images a value is learnt poorly
@@ -26,12 +34,6 @@ STATUS_TEXT = {
     "succeeded": "Succeeded",
     "failed": "Failed",
     "cancelled": "Cancelled",
-}
-BACKBONE_HELP = {
-    "mobilenet_v2": "MobileNetV2 with ImageNet weights: fast and accurate (default).",
-    "efficientnet_b0": "EfficientNet-B0 with ImageNet weights: a little more accurate, slower.",
-    "xception": "Xception with ImageNet weights: slowest, needs 71+ px.",
-    "small_cnn": "A small network trained from scratch: no download needed, for demos and tests.",
 }
 
 
@@ -117,59 +119,22 @@ class ParameterField:
     step: float | None = None
     options: tuple[str, ...] = ()
     is_advanced: bool = False
+    is_fine_tuning: bool = False  # shown under its own note: pretrained backbones only
 
 
 _LABELS = {"image_size": "Image size (pixels)", "validation_share": "Validation share"}
-_ADVANCED = ("patience", "augment", "seed", "resize_mode")
-
-
-def _share(factor: float | tuple[float, float]) -> str:
-    return f"{max(abs(f) for f in factor) if isinstance(factor, tuple) else abs(factor):.0%}"
-
-
-def augmentation_text() -> str:
-    """What augmentation does to training photos, read from the layers the model is built with."""
-    from core.ml.model_builder import build_augmentation
-
-    steps = []
-    for layer in build_augmentation().layers:
-        kind = type(layer).__name__.removeprefix("Random").lower()
-        if kind == "flip":
-            steps.append("flipped" + (" left to right" if layer.mode == "horizontal" else ""))
-        elif hasattr(layer, "factor"):
-            steps.append(f"changed in {kind} by up to {_share(layer.factor)}")
-        else:
-            steps.append(f"changed in {kind}")
-    listed = f"{', '.join(steps[:-1])} and {steps[-1]}" if len(steps) > 1 else steps[0]
-    return f"Training photos are randomly {listed}"
-
-
-def _help(defaults: HyperParameters) -> dict[str, str]:
-    return {
-        "backbone": "The network that turns a photo into features. "
-        + " ".join(BACKBONE_HELP.values()),
-        "epochs": "At most this many passes over the training images; training stops earlier "
-        "when the validation loss has not improved for 'patience' epochs.",
-        "batch_size": "Images per training step. Larger batches train faster per epoch but need "
-        "more memory; 16-64 suits a laptop.",
-        "learning_rate": f"How big each training step is (Adam). {defaults.learning_rate:g} is a "
-        "good start; lower it if the loss jumps around, raise it if it falls very slowly.",
-        "image_size": "Photos are resized (without stretching) to this many pixels square. "
-        "Larger sees more detail but trains slower; 128-224 for pretrained backbones.",
-        "validation_share": "Share of the labelled images kept aside to measure the model; they "
-        "are never trained on. Every kind of label keeps at least one image there.",
-        "patience": "Stop early after this many epochs without a better validation loss; the "
-        "best epoch's weights are kept.",
-        "augment": f"{augmentation_text()}, so the model does not learn them by heart.",
-        "seed": "Fixes the random split and starting weights, so a run can be repeated.",
-        "resize_mode": "pad: fit the whole photo and pad the rest; crop: fill the square and cut "
-        "the edges.",
-    }
+_FINE_TUNING = ("fine_tune_layers", "fine_tune_epochs")
+_ADVANCED = ("patience", "augment", "seed", "resize_mode", *_FINE_TUNING)
+FINE_TUNING_NOTE = (
+    f"Fine-tuning applies to a pretrained backbone ({', '.join(PRETRAINED_BACKBONES)}) only: "
+    "leave fine-tune layers at 0 for small_cnn, and a run whose backbone weights cannot be "
+    "loaded falls back to small_cnn and skips it (the log says so)."
+)
 
 
 def parameter_fields(defaults: HyperParameters) -> list[ParameterField]:
     """The form's inputs in order, with the run defaults (see run_defaults) and help texts."""
-    help_texts = _help(defaults)
+    helps = help_texts(defaults)
     result = []
     for name, default in defaults.to_dict().items():
         kind, low, high, step, options = "flag", None, None, None, ()
@@ -185,15 +150,16 @@ def parameter_fields(defaults: HyperParameters) -> list[ParameterField]:
         result.append(
             ParameterField(
                 name,
-                _LABELS.get(name, name.replace("_", " ").capitalize()),
+                _LABELS.get(name, setting_title(name)),
                 kind,
                 default,
-                help_texts[name],
+                helps[name],
                 low=low,
                 high=high,
                 step=step,
                 options=tuple(options),
                 is_advanced=name in _ADVANCED,
+                is_fine_tuning=name in _FINE_TUNING,
             )
         )
     return result
@@ -343,3 +309,11 @@ def runs_table(runs: Sequence[TrainingRun]) -> pd.DataFrame:
         )
     columns = ["Requested", "Status", "Duration", "By", "Backbone", "Epochs", "Model", "Error"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def fine_tuning_text(hyper_parameters: Mapping[str, Any]) -> str:
+    """How a model's backbone was fine-tuned, from its hyper-parameters: "No", "Top 2 layers"."""
+    layers = int(hyper_parameters.get("fine_tune_layers") or 0)
+    if not layers:
+        return "No"
+    return f"Top {layers} layer{'s' if layers != 1 else ''}"

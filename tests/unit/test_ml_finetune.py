@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from core.errors import UserError
 from core.labels import CAT_PHENOTYPE, DOG_BREED
 from core.ml.backbones import load_backbone
 from core.ml.prediction import Predictor
@@ -37,7 +38,14 @@ def test_unfreeze_top_layers_leaves_batch_norm_and_lower_layers_frozen(weights_f
 @pytest.mark.slow
 def test_fine_tuning_changes_only_the_top_backbone_layers(weights_file):
     images, labels = dog_images(24)
-    params = HyperParameters(backbone="mobilenet_v2", image_size=SIZE, epochs=2, batch_size=8)
+    params = HyperParameters(
+        backbone="mobilenet_v2",
+        image_size=SIZE,
+        epochs=2,
+        batch_size=8,
+        fine_tune_layers=2,
+        fine_tune_epochs=1,
+    )
     messages: list[str] = []
     result = train(
         DOG_BREED,
@@ -46,8 +54,6 @@ def test_fine_tuning_changes_only_the_top_backbone_layers(weights_file):
         params,
         TrainingCallbacks(on_log=messages.append),
         weights_path=weights_file,
-        fine_tune_layers=2,
-        fine_tune_epochs=1,
     )
     assert any(m.startswith("Fine-tuning the top 2 layers of mobilenet_v2") for m in messages)
     original = load_backbone("mobilenet_v2", SIZE, weights_path=weights_file).model
@@ -70,7 +76,56 @@ def test_fine_tuning_changes_only_the_top_backbone_layers(weights_file):
         )
     ]
     assert changed == weighted[-2:]
+    assert result.fine_tuned_layers == weighted[-2:]
     assert set(result.calibration) == {"breed"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"fine_tune_layers": -1},
+            "Fine-tune layers -1 is not allowed; use a whole number from 0 to 500.",
+        ),
+        (
+            {"fine_tune_epochs": 0},
+            "Fine-tune epochs 0 is not allowed; use a whole number from 1 to 1000.",
+        ),
+        (
+            {"backbone": "small_cnn", "fine_tune_layers": 3},
+            "Fine-tune layers 3 needs a pretrained backbone and small_cnn has no pretrained "
+            "weights; set fine-tune layers to 0 or choose mobilenet_v2, efficientnet_b0, xception.",
+        ),
+    ],
+)
+def test_bad_fine_tuning_settings_are_refused_in_one_sentence(changes, message):
+    with pytest.raises(UserError) as caught:
+        HyperParameters(**changes).validate()
+    assert str(caught.value) == message
+
+
+def test_fine_tuning_is_off_by_default_and_read_from_form_values():
+    assert (HyperParameters().fine_tune_layers, HyperParameters().fine_tune_epochs) == (0, 5)
+    params = HyperParameters.from_mapping({"fine_tune_layers": "4", "fine_tune_epochs": 2.0})
+    assert (params.fine_tune_layers, params.fine_tune_epochs) == (4, 2)
+
+
+def test_a_run_that_falls_back_to_small_cnn_says_it_skips_fine_tuning():
+    images, labels = solid_colour_set(24)
+    params = small_params(epochs=1, backbone="mobilenet_v2", fine_tune_layers=2)
+    messages: list[str] = []
+    result = train(
+        CAT_PHENOTYPE,
+        images,
+        labels,
+        params,
+        TrainingCallbacks(on_log=messages.append),
+        weights_path="/nowhere/mobilenet_v2.weights.h5",
+    )
+    assert result.backbone_name == "small_cnn" and result.fine_tuned_layers == []
+    assert "Fine-tuning 2 layers is skipped: small_cnn has no pretrained weights" in "\n".join(
+        messages
+    )
 
 
 def test_label_next_ranks_the_least_confident_images_first():

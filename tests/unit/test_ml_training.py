@@ -5,13 +5,13 @@ import pytest
 
 from core.labels import CAT_PHENOTYPE
 from core.ml.data import ArrayImageSource
+from core.ml.fitting import compile_model
 from core.ml.model_builder import build_head_model, model_from_bytes, model_to_bytes
 from core.ml.prediction import Predictor
 from core.ml.training import (
     HyperParameters,
     TrainingCallbacks,
     TrainingCancelled,
-    compile_model,
     encode_targets,
     train,
 )
