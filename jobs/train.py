@@ -16,6 +16,7 @@ from core.config import Settings
 from core.db.database import get_database
 from core.db.mongo import mongo_uri_for
 from core.db.training_runs import FINISHED_STATUSES, TrainingRunRepository
+from core.ml.hyperparameters import help_texts
 from core.services.run_defaults import run_defaults
 from core.services.training import detached_launcher, run_training_job, start_training_run
 from jobs._cli import run_cli
@@ -46,27 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--follow", metavar="RUN_ID", help="print a run's log until it ends")
     parser.add_argument("--cancel", metavar="RUN_ID", help="ask a running run to stop")
     parser.add_argument("--activate", action="store_true", help="activate the new model anyway")
-    parser.add_argument(
-        "--backbone",
-        help=f"mobilenet_v2, efficientnet_b0, xception or small_cnn (default {default.backbone})",
-    )
-    parser.add_argument("--epochs", help=f"at most this many epochs (default {default.epochs})")
-    parser.add_argument("--batch-size", help=f"images per batch (default {default.batch_size})")
-    parser.add_argument(
-        "--learning-rate", help=f"start of the learning rate (default {default.learning_rate:g})"
-    )
-    parser.add_argument(
-        "--image-size", help=f"model input in pixels (default {default.image_size})"
-    )
-    parser.add_argument(
-        "--validation-share",
-        help=f"share of images kept for validation (default {default.validation_share:g})",
-    )
-    parser.add_argument(
-        "--patience",
-        help=f"epochs without improvement before stopping (default {default.patience})",
-    )
-    parser.add_argument("--seed", help=f"random seed (default {default.seed})")
+    helps = help_texts(default)
+    for name, value in default.to_dict().items():  # one flag per hyper-parameter
+        shown = f"{value:g}" if isinstance(value, float) else str(value).lower()
+        text = f"{helps[name]} (default {shown})".replace("%", "%%")  # argparse formats help
+        parser.add_argument(f"--{name.replace('_', '-')}", help=text)
     args = parser.parse_args(argv)
     database = get_database(settings)
     runs = TrainingRunRepository(database)
@@ -84,18 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     chosen = {
-        name: getattr(args, name)
-        for name in (
-            "backbone",
-            "epochs",
-            "batch_size",
-            "learning_rate",
-            "image_size",
-            "validation_share",
-            "patience",
-            "seed",
-        )
-        if getattr(args, name) is not None
+        name: getattr(args, name) for name in default.to_dict() if getattr(args, name) is not None
     }
     options = {**default.to_dict(), **chosen}
     launcher = detached_launcher(settings, mongo_uri_for(settings))

@@ -24,6 +24,7 @@ from core.services.model_registry import (
     models_table,
     trait_metrics,
 )
+from core.services.training_view import fine_tuning_text
 from core.text import escape_markdown
 from core.training_charts import CELL_SELECTION, comparison_chart, confusion_chart
 
@@ -114,6 +115,12 @@ with st.container(border=True):
         st.metric("Backbone", record.backbone, border=True)
         st.metric("Training images", f"{record.training_set_size:,}", border=True)
         st.metric("Image size", f"{record.image_size} px", border=True)
+        st.metric(
+            "Fine-tuned",
+            fine_tuning_text(record.hyper_parameters),
+            help="Backbone layers trained after the heads, at a tenth of the learning rate.",
+            border=True,
+        )
         st.metric(
             "Mean accuracy",
             f"{record.mean_val_accuracy:.0%}",
@@ -268,7 +275,8 @@ st.markdown("**Confusion matrices** · validation images")
 traits = [t for t in record.schema.traits if t.name in record.confusion]
 if not traits:
     st.caption("This model was stored without confusion matrices.")
-for trait, tab in zip(traits, st.tabs([t.title for t in traits]), strict=True):
+tabs = st.tabs([t.title for t in traits]) if traits else []  # st.tabs refuses an empty list
+for trait, tab in zip(traits, tabs, strict=True):
     chart_side, cell_side = tab.columns([3, 2])
     with chart_side:
         chart_key = f"confusion_{record.id}_{trait.name}"

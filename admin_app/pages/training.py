@@ -13,6 +13,7 @@ from core.services import training
 from core.services.model_registry import model_name
 from core.services.run_defaults import run_defaults
 from core.services.training_view import (
+    FINE_TUNING_NOTE,
     current_run,
     log_text,
     parameter_fields,
@@ -101,7 +102,11 @@ fields = parameter_fields(run_defaults(settings))
 with st.form("new_run", border=True):
     values = parameter_inputs([f for f in fields if not f.is_advanced], columns=3)
     with st.expander("More settings"):
-        values |= parameter_inputs([f for f in fields if f.is_advanced], columns=2)
+        more = [f for f in fields if f.is_advanced and not f.is_fine_tuning]
+        values |= parameter_inputs(more, columns=2)
+        st.markdown("**Fine-tuning**")
+        st.caption(FINE_TUNING_NOTE)
+        values |= parameter_inputs([f for f in fields if f.is_fine_tuning], columns=2)
         activate = st.toggle(
             "Activate the new model even if it is worse than the active one",
             key="param_activate",

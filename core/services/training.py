@@ -297,7 +297,8 @@ def _train_and_store(
         backbone=result.backbone_name,
         image_size=params.image_size,
         resize_mode=params.resize_mode,
-        hyper_parameters=params.to_dict(),
+        # what this model was trained with: no fine-tuned layers if the backbone fell back
+        hyper_parameters={**params.to_dict(), "fine_tune_layers": len(result.fine_tuned_layers)},
         metrics=result.metrics,
         confusion=result.confusion,
         thresholds=result.thresholds,

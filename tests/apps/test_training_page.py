@@ -87,6 +87,41 @@ def test_bad_hyper_parameters_are_refused_with_the_value(console, launched) -> N
     assert launched == [] and TrainingRunRepository(console).list() == []
 
 
+def test_fine_tuning_is_explained_and_refused_for_small_cnn(console, launched) -> None:
+    add_demo_images(TrainingImageRepository(console), CAT_PHENOTYPE, count=24, seed=5)
+    at = open_page("training.py")
+    assert "Fine-tuning applies to a pretrained backbone (mobilenet_v2" in all_text(at)
+    assert at.number_input(key="param_fine_tune_layers").value == 0
+
+    at.selectbox(key="param_backbone").set_value("small_cnn")
+    at.number_input(key="param_image_size").set_value(48)
+    at.number_input(key="param_fine_tune_layers").set_value(2)
+    start_button(at).click()
+    run_ok(at)
+
+    assert at.error[0].value == (
+        "Fine-tune layers 2 needs a pretrained backbone and small_cnn has no pretrained "
+        "weights; set fine-tune layers to 0 or choose mobilenet_v2, efficientnet_b0, "
+        "xception."
+    )
+    assert launched == [] and TrainingRunRepository(console).list() == []
+
+
+def test_fine_tuning_settings_are_stored_with_the_run(console, launched) -> None:
+    add_demo_images(TrainingImageRepository(console), CAT_PHENOTYPE, count=24, seed=5)
+    at = open_page("training.py")
+
+    at.selectbox(key="param_backbone").set_value("mobilenet_v2")
+    at.number_input(key="param_fine_tune_layers").set_value(4)
+    at.number_input(key="param_fine_tune_epochs").set_value(2)
+    start_button(at).click()
+    run_ok(at)
+
+    run = TrainingRunRepository(console).active()
+    assert launched == [["-m", "jobs.train", "--run-id", run.id]]
+    assert (run.parameters["fine_tune_layers"], run.parameters["fine_tune_epochs"]) == (4, 2)
+
+
 def test_running_run_shows_progress_loss_chart_and_log(console, launched) -> None:
     runs = TrainingRunRepository(console)
     run_id = start_training_run(runs, lambda args: None, {**TINY, "epochs": 4}, requested_by="bob")

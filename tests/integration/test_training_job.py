@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -317,3 +318,125 @@ def test_warm_retrain_decodes_no_image_it_decoded_before(
         cache=cache,
     )
     assert other_size.decoded == 5  # the cache is per size and resize mode
+
+
+def changed_backbone_layers(
+    weights_file: Path, model, image_size: int
+) -> tuple[list[str], list[str]]:
+    """The backbone's layers with weights (not BatchNorm), and those that differ from the file."""
+    import keras
+    import numpy as np
+
+    original = keras.applications.MobileNetV2(
+        include_top=False, weights=None, input_shape=(image_size, image_size, 3)
+    )
+    original.load_weights(weights_file)
+    tuned = next(layer for layer in model.layers if layer.name == original.name)
+    weighted = [
+        layer
+        for layer in original.layers
+        if layer.weights and not isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    return [layer.name for layer in weighted], [
+        layer.name
+        for layer in weighted
+        if any(
+            not np.array_equal(a, b)
+            for a, b in zip(
+                layer.get_weights(), tuned.get_layer(layer.name).get_weights(), strict=True
+            )
+        )
+    ]
+
+
+@pytest.mark.slow
+def test_a_fine_tuned_run_stores_a_model_that_says_so_and_changed_its_top_layers(
+    mongo_db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    import keras
+
+    from core.ml.model_builder import model_from_bytes
+
+    size = 48
+    weights_file = tmp_path / "mobilenet_v2.weights.h5"  # random, but a real weights file
+    keras.applications.MobileNetV2(
+        include_top=False, weights=None, input_shape=(size, size, 3)
+    ).save_weights(weights_file)
+    add_demo_images(TrainingImageRepository(mongo_db), CAT_PHENOTYPE, count=24, seed=3)
+    runs = TrainingRunRepository(mongo_db)
+    parameters = {
+        "backbone": "mobilenet_v2",
+        "image_size": size,
+        "epochs": 1,
+        "batch_size": 8,
+        "fine_tune_layers": 2,
+        "fine_tune_epochs": 1,
+    }
+    run_id = start_training_run(runs, lambda args: None, parameters, requested_by="ann")
+
+    status = run_training_job(
+        mongo_db,
+        run_id,
+        schema=CAT_PHENOTYPE,
+        settings=replace(settings, backbone_weights=str(weights_file)),
+    )
+
+    assert status == "succeeded", runs.get(run_id).error
+    log = "\n".join(entry.message for entry in runs.log_entries(run_id))
+    assert "Fine-tuning the top 2 layers of mobilenet_v2" in log
+    models = ModelRepository(mongo_db)
+    record = models.get(runs.get(run_id).model_id)
+    assert record.backbone == "mobilenet_v2"
+    stored = record.hyper_parameters
+    assert (stored["fine_tune_layers"], stored["fine_tune_epochs"]) == (2, 1)
+    model = model_from_bytes(models.model_file(record))
+    weighted, changed = changed_backbone_layers(weights_file, model, size)
+    assert changed == weighted[-2:]
+
+
+def test_a_run_that_falls_back_to_small_cnn_stores_no_fine_tuning(
+    mongo_db: Database, settings: Settings
+) -> None:
+    add_demo_images(TrainingImageRepository(mongo_db), CAT_PHENOTYPE, count=24, seed=3)
+    runs = TrainingRunRepository(mongo_db)
+    parameters = {**TINY, "backbone": "mobilenet_v2", "epochs": 1, "fine_tune_layers": 2}
+    run_id = start_training_run(runs, lambda args: None, parameters, requested_by="ann")
+
+    status = run_training_job(
+        mongo_db,
+        run_id,
+        schema=CAT_PHENOTYPE,
+        settings=replace(settings, backbone_weights="/nowhere/mobilenet_v2.weights.h5"),
+    )
+
+    assert status == "succeeded", runs.get(run_id).error
+    log = "\n".join(entry.message for entry in runs.log_entries(run_id))
+    assert "Fine-tuning 2 layers is skipped: small_cnn has no pretrained weights" in log
+    record = ModelRepository(mongo_db).get(runs.get(run_id).model_id)
+    assert record.backbone == "small_cnn" and record.hyper_parameters["fine_tune_layers"] == 0
+    assert runs.get(run_id).parameters["fine_tune_layers"] == 2  # what was asked stays
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--backbone", "small_cnn", "--fine-tune-layers", "2"],
+            "error: Fine-tune layers 2 needs a pretrained backbone and small_cnn has no "
+            "pretrained weights; set fine-tune layers to 0 or choose mobilenet_v2, "
+            "efficientnet_b0, xception.\n",
+        ),
+        (
+            ["--fine-tune-layers", "-1"],
+            "error: Fine-tune layers -1 is not allowed; use a whole number from 0 to 500.\n",
+        ),
+    ],
+)
+def test_train_command_refuses_bad_fine_tuning_and_starts_nothing(
+    settings: Settings, mongo_db: Database, args: list[str], message: str
+) -> None:
+    result = run_job(settings, "jobs.train", *args, timeout=120)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+    assert TrainingRunRepository(mongo_db).list() == []

@@ -19,8 +19,10 @@ from core.ml.hyperparameters import HyperParameters
 from core.services.run_defaults import run_defaults
 from core.services.training import start_training_run
 from core.services.training_view import (
+    FINE_TUNING_NOTE,
     cancel_run,
     current_run,
+    fine_tuning_text,
     format_duration,
     history_frames,
     log_text,
@@ -246,3 +248,33 @@ def test_run_defaults_are_the_hyper_parameters_with_the_configured_backbone() ->
 
     assert (defaults.backbone, defaults.resize_mode) == ("efficientnet_b0", "crop")
     assert defaults.epochs == HyperParameters().epochs
+
+
+def test_fine_tuning_fields_are_advanced_and_say_where_they_apply() -> None:
+    fields = {f.name: f for f in parameter_fields(HyperParameters())}
+
+    layers, epochs = fields["fine_tune_layers"], fields["fine_tune_epochs"]
+    assert (layers.label, layers.kind, layers.default, layers.low) == (
+        "Fine-tune layers",
+        "whole",
+        0,
+        0,
+    )
+    assert (epochs.label, epochs.default, epochs.low) == ("Fine-tune epochs", 5, 1)
+    assert layers.is_advanced and layers.is_fine_tuning and epochs.is_fine_tuning
+    assert not fields["seed"].is_fine_tuning
+    assert "small_cnn has no pretrained weights" in layers.help
+    assert "mobilenet_v2" in FINE_TUNING_NOTE and "small_cnn" in FINE_TUNING_NOTE
+
+
+@pytest.mark.parametrize(
+    ("stored", "text"),
+    [
+        ({}, "No"),
+        ({"fine_tune_layers": 0}, "No"),
+        ({"fine_tune_layers": 1}, "Top 1 layer"),
+        ({"fine_tune_layers": 12}, "Top 12 layers"),
+    ],
+)
+def test_fine_tuning_text_reads_the_stored_hyper_parameters(stored: dict, text: str) -> None:
+    assert fine_tuning_text(stored) == text
