@@ -435,7 +435,7 @@ def test_a_run_that_falls_back_to_small_cnn_stores_no_fine_tuning(
 def test_train_command_refuses_bad_fine_tuning_and_starts_nothing(
     settings: Settings, mongo_db: Database, args: list[str], message: str
 ) -> None:
-    result = run_job(settings, "jobs.train", *args, timeout=120)
+    result = run_job(settings, "jobs.train", *args)
 
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
