@@ -260,7 +260,7 @@ def test_fine_tuning_fields_are_advanced_and_say_where_they_apply() -> None:
         0,
         0,
     )
-    assert (epochs.label, epochs.default, epochs.low) == ("Fine-tune epochs", 5, 1)
+    assert (epochs.label, epochs.default, epochs.low) == ("Fine-tune epoch limit", 5, 1)
     assert layers.is_advanced and layers.is_fine_tuning and epochs.is_fine_tuning
     assert not fields["seed"].is_fine_tuning
     assert "small_cnn has no pretrained weights" in layers.help

@@ -89,7 +89,7 @@ def test_fine_tuning_changes_only_the_top_backbone_layers(weights_file):
         ),
         (
             {"fine_tune_epochs": 0},
-            "Fine-tune epochs 0 is not allowed; use a whole number from 1 to 1000.",
+            "Fine-tune epoch limit 0 is not allowed; use a whole number from 1 to 1000.",
         ),
         (
             {"backbone": "small_cnn", "fine_tune_layers": 3},
