@@ -17,6 +17,7 @@ from uuid import uuid4
 import pytest
 from pymongo import MongoClient
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 from sqlalchemy import Engine
 
 from core.config import Settings, free_port
@@ -41,7 +42,7 @@ def wait_for_ping(uri: str, *, timeout_s: float, log_path: Path) -> None:
             with MongoClient(uri, serverSelectionTimeoutMS=300) as client:
                 client.admin.command("ping")
                 return
-        except Exception:
+        except PyMongoError:  # not up yet: refused, or no answer within 300 ms
             time.sleep(0.1)
     pytest.fail(f"MongoDB test server at {uri} did not answer in {timeout_s} s; see {log_path}")
 

@@ -20,11 +20,17 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from pymongo import MongoClient
+from pymongo.database import Database
 
 from core.config import free_port
+from core.db.indexes import ensure_all
+from tests.breeder_helpers import BREEDER_APP, add_fixed_model, showcase_outputs
+from tests.console_helpers import CONSOLE_APP
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -182,6 +188,66 @@ def streamlit_server(
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait()
+
+
+Serve = Callable[..., tuple[str, Database]]
+
+
+@pytest.fixture(scope="session")
+def serve_on_new_database(
+    mongo_uri: str, tmp_path_factory: pytest.TempPathFactory, streamlit_server
+) -> Iterator[Serve]:
+    """A function (script, name, prepare, **env) -> (url, database): an app server on a database
+    of its own, filled by `prepare` before the server starts; the databases go at the end."""
+    with MongoClient(mongo_uri, tz_aware=True) as client:
+        db_names: list[str] = []
+
+        def serve(
+            script: Path, name: str, prepare: Callable[[Database], object], **env: str
+        ) -> tuple[str, Database]:
+            db_names.append(f"test_{name}_{uuid4().hex[:8]}")
+            database = client[db_names[-1]]
+            ensure_all(database)
+            prepare(database)
+            data_dir = str(tmp_path_factory.mktemp(f"{name}-data"))
+            env = {"MONGO_URI": mongo_uri, "MONGO_DB": db_names[-1], "DATA_DIR": data_dir, **env}
+            return streamlit_server(script, env).url, database
+
+        yield serve
+        for db_name in db_names:
+            client.drop_database(db_name)
+
+
+@pytest.fixture(scope="session")
+def fixed_model_breeder(serve_on_new_database: Serve) -> Callable[[str], tuple[str, Database]]:
+    """A function (name) -> (url, database): a breeder page server on a database of its own,
+    holding a model that always sees the showcase blue tabby bicolour.
+
+    The model is a real Keras model whose heads give fixed outputs (a 2-epoch model would name
+    the cat wrongly in the README's screenshots); the browser flow is the same either way.
+    """
+
+    def start(name: str) -> tuple[str, Database]:
+        return serve_on_new_database(
+            BREEDER_APP,
+            name,
+            lambda database: add_fixed_model(database, showcase_outputs()),
+            LABEL_SCHEMA="cat_phenotype",
+            SHOW_RECENT_GALLERY="false",
+        )
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def console_server(serve_on_new_database: Serve, postgres_url: str) -> Serve:
+    """A function (name, prepare, **env) -> (url, database): a console server on the session's
+    PostgreSQL and a database of its own, filled by `prepare` before the server starts."""
+
+    def start(name: str, prepare: Callable[[Database], object], **env: str) -> tuple[str, Database]:
+        return serve_on_new_database(CONSOLE_APP, name, prepare, DATABASE_URL=postgres_url, **env)
+
+    return start
 
 
 @pytest.fixture(scope="session")

@@ -3,46 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
-from pymongo import MongoClient
 
-from core.db.indexes import ensure_all
 from core.db.predictions import PredictionRepository
-from tests.breeder_helpers import BREEDER_APP, add_fixed_model, showcase_outputs, showcase_photo
+from tests.breeder_helpers import showcase_photo
 from tests.e2e.conftest import ARTIFACTS, docs_screenshot, next_frames, shows, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def breeder(
-    mongo_uri: str, tmp_path_factory: pytest.TempPathFactory, streamlit_server
-) -> Iterator[tuple[str, PredictionRepository]]:
-    """A breeder page server on its own database, with a model that knows the showcase cat.
-
-    The model is a real Keras model whose heads give fixed outputs (a 2-epoch model would
-    name the cat wrongly in the README's screenshot); the browser flow is the same either way.
-    """
-    db_name = f"test_breeder_e2e_{uuid4().hex[:8]}"
-    with MongoClient(mongo_uri, tz_aware=True) as client:
-        database = client[db_name]
-        ensure_all(database)
-        add_fixed_model(database, showcase_outputs())
-        env = {
-            "MONGO_URI": mongo_uri,
-            "MONGO_DB": db_name,
-            "DATA_DIR": str(tmp_path_factory.mktemp("breeder-data")),
-            "LABEL_SCHEMA": "cat_phenotype",
-            "SHOW_RECENT_GALLERY": "false",
-        }
-        yield streamlit_server(BREEDER_APP, env).url, PredictionRepository(database)
-        client.drop_database(db_name)
+def breeder(fixed_model_breeder) -> tuple[str, PredictionRepository]:
+    """A breeder page server on its own database, with a model that knows the showcase cat."""
+    url, database = fixed_model_breeder("breeder")
+    return url, PredictionRepository(database)
 
 
 def fit_to_content(page: Page) -> None:

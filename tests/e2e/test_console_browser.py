@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
-from pymongo import MongoClient
+from pymongo.database import Database
 
-from core.db.indexes import ensure_all
 from core.db.training_images import TrainingImageRepository
 from core.db.users import UserRepository
 from core.labels import CAT_PHENOTYPE
 from core.services.demo import add_demo_images
-from tests.console_helpers import CONSOLE_APP, PASSWORD
+from tests.console_helpers import PASSWORD
 from tests.e2e.conftest import (
     ARTIFACTS,
     docs_screenshot,
@@ -34,27 +31,17 @@ COOKIE_NAME = "cat_identifier_console"
 
 
 @pytest.fixture(scope="module")
-def console_url(
-    mongo_uri: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory, streamlit_server
-) -> Iterator[str]:
+def console_url(console_server) -> str:
     """A console server on a database with demo images and the administrator ann."""
-    db_name = f"test_console_{uuid4().hex[:8]}"
-    with MongoClient(mongo_uri, tz_aware=True) as client:
-        database = client[db_name]
-        ensure_all(database)
+
+    def prepare(database: Database) -> None:
         UserRepository(database).add("ann", PASSWORD, display_name="Ann Breeder")
         add_demo_images(
             TrainingImageRepository(database), CAT_PHENOTYPE, count=LABELLED, unlabelled=UNLABELLED
         )
-        env = {
-            "MONGO_URI": mongo_uri,
-            "MONGO_DB": db_name,
-            "DATABASE_URL": postgres_url,
-            "DATA_DIR": str(tmp_path_factory.mktemp("console-data")),
-            "LABEL_SCHEMA": "cat_phenotype",
-        }
-        yield streamlit_server(CONSOLE_APP, env).url
-        client.drop_database(db_name)
+
+    url, _ = console_server("console", prepare, LABEL_SCHEMA="cat_phenotype")
+    return url
 
 
 def choose(page: Page, label: str, option: str, *, within: str | None = None) -> None:

@@ -4,19 +4,15 @@ traceback; a good one signs in until the password changes."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from uuid import uuid4
 
 import jwt
 import pytest
-from pymongo import MongoClient
 from pymongo.database import Database
 
 from admin_app.auth import COOKIE_NAME
-from core.db.indexes import ensure_all
 from core.db.users import UserRepository
 from core.services.auth import encode_session_cookie
-from tests.console_helpers import CONSOLE_APP, PASSWORD
+from tests.console_helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -25,24 +21,13 @@ LATER = 4e9  # an expiry far ahead
 
 
 @pytest.fixture(scope="module")
-def console(
-    mongo_uri: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory, streamlit_server
-) -> Iterator[tuple[str, Database]]:
+def console(console_server) -> tuple[str, Database]:
     """A console server with a fixed cookie key and the administrator ann; (url, database)."""
-    db_name = f"test_cookie_{uuid4().hex[:8]}"
-    with MongoClient(mongo_uri, tz_aware=True) as client:
-        database = client[db_name]
-        ensure_all(database)
-        UserRepository(database).add("ann", PASSWORD)
-        env = {
-            "MONGO_URI": mongo_uri,
-            "MONGO_DB": db_name,
-            "DATABASE_URL": postgres_url,
-            "DATA_DIR": str(tmp_path_factory.mktemp("cookie-data")),
-            "AUTH_COOKIE_KEY": COOKIE_KEY,
-        }
-        yield streamlit_server(CONSOLE_APP, env).url, database
-        client.drop_database(db_name)
+    return console_server(
+        "cookie",
+        lambda database: UserRepository(database).add("ann", PASSWORD),
+        AUTH_COOKIE_KEY=COOKIE_KEY,
+    )
 
 
 def open_with_cookie(page, url: str, value: str) -> None:

@@ -8,53 +8,24 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
-from pymongo import MongoClient
 
-from core.db.indexes import ensure_all
-from tests.breeder_helpers import BREEDER_APP, add_fixed_model, demo_photo, showcase_outputs
+from tests.breeder_helpers import demo_photo
 from tests.e2e.conftest import ARTIFACTS, REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
 DOCS_SCREENSHOT = REPO_ROOT / "docs" / "litter-planner.png"
 PHOTO_TO_TABLE_LIMIT_S = 30  # the issue asks for well under a minute
-EXPECT_TIMEOUT_MS = 30_000  # a rerun on this shared 2-core box can take longer than 5 s
-
-
-@pytest.fixture(autouse=True)
-def patient_expect() -> Iterator[None]:
-    """Playwright's expect waits up to EXPECT_TIMEOUT_MS here, then back to its default."""
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture(scope="module")
-def breeder_url(
-    mongo_uri: str, tmp_path_factory: pytest.TempPathFactory, streamlit_server
-) -> Iterator[str]:
+def breeder_url(fixed_model_breeder) -> str:
     """A breeder page server on its own database, with a model that sees a blue tabby bicolour."""
-    db_name = f"test_litter_e2e_{uuid4().hex[:8]}"
-    with MongoClient(mongo_uri, tz_aware=True) as client:
-        database = client[db_name]
-        ensure_all(database)
-        add_fixed_model(database, showcase_outputs())
-        env = {
-            "MONGO_URI": mongo_uri,
-            "MONGO_DB": db_name,
-            "DATA_DIR": str(tmp_path_factory.mktemp("litter-data")),
-            "LABEL_SCHEMA": "cat_phenotype",
-            "SHOW_RECENT_GALLERY": "false",
-        }
-        yield streamlit_server(BREEDER_APP, env).url
-        client.drop_database(db_name)
+    url, _ = fixed_model_breeder("litter")
+    return url
 
 
 def parent_box(page, role: str):

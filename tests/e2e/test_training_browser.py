@@ -3,22 +3,20 @@ its chart (the page refreshes by itself), then activate the new model on the Mod
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from uuid import uuid4
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
-from pymongo import MongoClient
+from pymongo.database import Database
 
-from core.db.indexes import ensure_all
 from core.db.models import ModelRepository
 from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.db.users import UserRepository
 from core.labels import CAT_PHENOTYPE
 from core.services.demo import add_demo_images
-from tests.console_helpers import CONSOLE_APP, PASSWORD
+from tests.console_helpers import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, fresh, shows, wait_until_idle
 from tests.model_helpers import perfect_model
 
@@ -28,29 +26,22 @@ RUN_TIMEOUT_MS = 240_000  # the job imports TensorFlow, prepares 48 images, trai
 
 
 @pytest.fixture
-def console(
-    mongo_uri: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory, streamlit_server
-) -> Iterator[tuple[str, object]]:
+def console(console_server) -> tuple[str, Database]:
     """A console on a database with 48 demo images and an active model that claims perfect
     accuracy, so the new run's model is stored without being activated by itself."""
-    db_name = f"test_training_{uuid4().hex[:8]}"
-    with MongoClient(mongo_uri, tz_aware=True) as client:
-        database = client[db_name]
-        ensure_all(database)
+
+    def prepare(database: Database) -> None:
         UserRepository(database).add("ann", PASSWORD, display_name="Ann Breeder")
         add_demo_images(TrainingImageRepository(database), CAT_PHENOTYPE, count=48, seed=3)
         perfect_model(database)
-        env = {
-            "MONGO_URI": mongo_uri,
-            "MONGO_DB": db_name,
-            "DATABASE_URL": postgres_url,
-            "DATA_DIR": str(tmp_path_factory.mktemp("training-console")),
-            "LABEL_SCHEMA": "cat_phenotype",
-            "BACKBONE": "small_cnn",  # the form's default: no weights to load, no select to open
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-        }
-        yield streamlit_server(CONSOLE_APP, env).url, database
-        client.drop_database(db_name)
+
+    return console_server(
+        "training",
+        prepare,
+        LABEL_SCHEMA="cat_phenotype",
+        BACKBONE="small_cnn",  # the form's default: no weights to load, no select to open
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )
 
 
 def shot(page: Page, name: str) -> None:
