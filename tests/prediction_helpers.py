@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
+from bson import ObjectId
 from PIL import Image
 from pymongo.database import Database
 
@@ -79,3 +81,39 @@ def add_review_set(database: Database, model_id: str = "6b0c00000000000000000001
         ),
         "middling": add_prediction(database, confidence=0.75, seed=14, model_id=model_id),
     }
+
+
+def add_bare_prediction(
+    database: Database,
+    label: Mapping[str, Any],
+    *,
+    confidence: float = 0.9,
+    user: bool | None = None,
+    admin: bool | None = None,
+) -> str:
+    """One public prediction of model "m1" without photo or probabilities, with the person's
+    (`user`) and the administrator's (`admin`) answers when given; return its id."""
+    predictions = PredictionRepository(database)
+    prediction_id = predictions.add(
+        sha256=uuid4().hex,
+        model_id="m1",
+        label=dict(label),
+        probabilities={},
+        unsure=[],
+        confidence=confidence,
+        channel="breeder_app",
+    )
+    if user is not None:
+        predictions.record_user_feedback(prediction_id, is_correct=user, correction=None)
+    if admin is not None:  # what the review page stores
+        database["predictions"].update_one(
+            {"_id": ObjectId(prediction_id)},
+            {
+                "$set": {
+                    "admin_has_reviewed": True,
+                    "admin_feedback": admin,
+                    "admin_reviewed_at": datetime.now(UTC),
+                }
+            },
+        )
+    return prediction_id

@@ -5,7 +5,9 @@ Real embedded MongoDB and real (fixed-output) Keras models, as in test_breeder_a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -30,9 +32,11 @@ XXY_NOTE = "a tortie tom needs two X chromosomes (XXY)"
 
 @pytest.fixture
 def page(monkeypatch: pytest.MonkeyPatch, settings: Settings, mongo_db: Database):
-    """A function () -> the breeder page on this test's database, run once."""
+    """A function (model outputs) -> the breeder page on this test's database, run once, with
+    an active fixed model that always says those outputs (by default `cat_outputs()`)."""
 
-    def open_page() -> AppTest:
+    def open_page(outputs: Mapping[str, Any] | None = None) -> AppTest:
+        add_fixed_model(mongo_db, cat_outputs() if outputs is None else outputs)
         breeder_env(monkeypatch, settings)
         return breeder_app()
 
@@ -71,7 +75,6 @@ def assert_no_exception(at: AppTest) -> None:
 
 
 def test_words_give_tables_by_sex_the_chart_and_the_notes(page, mongo_db) -> None:
-    add_fixed_model(mongo_db, cat_outputs())
     at = page()
     describe(at, "sire", words="black")
     describe(at, "dam", words="tortie")
@@ -98,7 +101,6 @@ def test_words_give_tables_by_sex_the_chart_and_the_notes(page, mongo_db) -> Non
 
 
 def test_known_cross_by_genotype_gives_the_textbook_numbers(page, mongo_db) -> None:
-    add_fixed_model(mongo_db, cat_outputs())
     at = page()
     describe(at, "sire", genotype="X^o Y BB DD aa ss CC ww")
     describe(at, "dam", genotype="X^O X^o BB DD aa ss CC ww")
@@ -117,7 +119,6 @@ def test_known_cross_by_genotype_gives_the_textbook_numbers(page, mongo_db) -> N
 
 
 def test_carries_and_lab_results_narrow_the_odds(page, mongo_db) -> None:
-    add_fixed_model(mongo_db, cat_outputs())
     at = page()
     describe(at, "sire", words="black")
     describe(at, "dam", words="black")
@@ -133,7 +134,6 @@ def test_carries_and_lab_results_narrow_the_odds(page, mongo_db) -> None:
 
 
 def test_bad_input_is_one_sentence_and_changes_nothing(page, mongo_db) -> None:
-    add_fixed_model(mongo_db, cat_outputs())
     at = page()
     describe(at, "sire", words="tortie")
     describe(at, "dam", words="blue")
@@ -163,8 +163,7 @@ def test_bad_input_is_one_sentence_and_changes_nothing(page, mongo_db) -> None:
 
 
 def test_a_parent_photo_fills_the_form_and_every_value_stays_editable(page, mongo_db) -> None:
-    add_fixed_model(mongo_db, cat_outputs(colour="blue", is_tabby=0.1, pattern="bicolour"))
-    at = page()
+    at = page(cat_outputs(colour="blue", is_tabby=0.1, pattern="bicolour"))
     at.file_uploader(key="litter_sire_upload").set_value(("tom.jpg", demo_photo(0), JPEG))
     at.run()
 
@@ -183,8 +182,7 @@ def test_a_parent_photo_fills_the_form_and_every_value_stays_editable(page, mong
 
 
 def test_a_parent_photo_that_is_not_a_cat_is_refused_in_one_sentence(page, mongo_db) -> None:
-    add_fixed_model(mongo_db, cat_outputs(is_cat=0.05))
-    at = page()
+    at = page(cat_outputs(is_cat=0.05))
     at.file_uploader(key="litter_dam_upload").set_value(("queen.jpg", demo_photo(0), JPEG))
     at.run()
 

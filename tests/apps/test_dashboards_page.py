@@ -14,7 +14,6 @@ from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 
 from core.config import Settings
-from core.db.predictions import PredictionRepository
 from core.db.training_images import TrainingImageRepository
 from core.labels import CAT_PHENOTYPE
 from tests.console_helpers import (
@@ -28,6 +27,7 @@ from tests.console_helpers import (
     signed_in,
 )
 from tests.model_helpers import add_model
+from tests.prediction_helpers import add_bare_prediction
 
 CHART = "vega_lite_chart"
 
@@ -65,19 +65,8 @@ def fill(database: Database) -> None:
     """A few real images, predictions in several review states and one trained model."""
     images = TrainingImageRepository(database)
     add_images(images, [BLUE, BLUE, RED_TABBY, NOT_CAT, None])
-    predictions = PredictionRepository(database)
     for label, feedback in [(BLUE, True), (BLUE, False), (RED_TABBY, None)]:
-        prediction_id = predictions.add(
-            sha256=uuid4().hex,
-            model_id="m1",
-            label=label,
-            probabilities={},
-            unsure=[],
-            confidence=0.8,
-            channel="breeder_app",
-        )
-        if feedback is not None:
-            predictions.record_user_feedback(prediction_id, is_correct=feedback, correction=None)
+        add_bare_prediction(database, label, confidence=0.8, user=feedback)
     metrics = {
         name: {"train_accuracy": 0.9, "val_accuracy": 0.8, "train_loss": 0.3, "val_loss": 0.4}
         for name in CAT_PHENOTYPE.trait_names

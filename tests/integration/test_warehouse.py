@@ -20,16 +20,16 @@ from pymongo.database import Database
 from sqlalchemy import Engine, create_engine, func, inspect, select, text
 
 from core.db.models import ModelRepository
-from core.db.predictions import PredictionRepository
 from core.db.sql import normalise_url
 from core.db.training_images import NewImage, TrainingImageRepository
 from core.db.warehouse import queries
 from core.db.warehouse.schema import Warehouse, date_id, ensure_warehouse
 from core.errors import UserError
-from core.labels import CAT_PHENOTYPE, DOG_BREED
+from core.labels import CAT_PHENOTYPE, DOG_BREED, LabelSchema
 from core.services import reporting
 from jobs.bench.reporting import measure
 from tests.model_helpers import add_model
+from tests.prediction_helpers import add_bare_prediction
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 20)
@@ -78,6 +78,7 @@ def add_image(
     *,
     source: str = "upload",
     seed: int,
+    schema: LabelSchema = CAT_PHENOTYPE,
 ) -> str:
     """Store one (tiny, undecoded) image through the repository, as an import does."""
     data = f"image {seed}".encode()
@@ -93,45 +94,12 @@ def add_image(
             perceptual_hash=f"{seed:016x}",
             source=source,
             label=dict(label or {}),
-            is_labelled=bool(label) and CAT_PHENOTYPE.is_complete(label),
+            is_labelled=bool(label) and schema.is_complete(label),
             labelled_by="test" if label else None,
         )
     )
     assert image_id is not None
     return image_id
-
-
-def add_prediction(
-    predictions: PredictionRepository,
-    database: Database,
-    label: dict,
-    *,
-    user: bool | None = None,
-    admin: bool | None = None,
-) -> str:
-    prediction_id = predictions.add(
-        sha256=uuid4().hex,
-        model_id="m1",
-        label=label,
-        probabilities={},
-        unsure=[],
-        confidence=0.9,
-        channel="breeder_app",
-    )
-    if user is not None:
-        predictions.record_user_feedback(prediction_id, is_correct=user, correction=None)
-    if admin is not None:  # what the review page stores
-        database["predictions"].update_one(
-            {"_id": ObjectId(prediction_id)},
-            {
-                "$set": {
-                    "admin_has_reviewed": True,
-                    "admin_feedback": admin,
-                    "admin_reviewed_at": datetime.now(UTC),
-                }
-            },
-        )
-    return prediction_id
 
 
 def trained_model_record(
@@ -169,7 +137,6 @@ def filled(mongo_db: Database) -> Database:
     ]:
         for _ in range(copies):
             add_image(images, label, source=source, seed=next(seed))
-    predictions = PredictionRepository(mongo_db)
     for label, user, admin in [
         (BLUE, True, True),
         (BLUE, True, None),
@@ -179,7 +146,7 @@ def filled(mongo_db: Database) -> Database:
         (NOT_CAT, True, None),
         (FAWN_POINT, None, False),
     ]:
-        add_prediction(predictions, mongo_db, label, user=user, admin=admin)
+        add_bare_prediction(mongo_db, label, user=user, admin=admin)
     first = trained_model_record(
         mongo_db,
         [0.9, 0.6, 0.7, 0.8, 0.95],
@@ -390,7 +357,7 @@ def test_a_failure_mid_refresh_leaves_the_previous_snapshot(
     warehouse = ensure_warehouse(engine, CAT_PHENOTYPE)
     before = training_counts(engine, warehouse, TODAY), prediction_counts(engine, warehouse, TODAY)
     add_image(TrainingImageRepository(filled), RED_VAN, source="folder", seed=5002)
-    add_prediction(PredictionRepository(filled), filled, BLUE, user=True)
+    add_bare_prediction(filled, BLUE, user=True)
 
     def fail_after_images(_fraction: float, message: str) -> None:
         if message.startswith("Wrote the training-image counts"):
@@ -484,22 +451,8 @@ def test_odd_documents_are_counted_without_breaking_the_refresh(
 def test_dog_breed_schema_reports_breeds(engine: Engine, mongo_db: Database) -> None:
     images = TrainingImageRepository(mongo_db)
     for seed, breed in enumerate(["beagle", "beagle", "pug", None], start=1):
-        data = f"dog {seed}".encode()
-        images.add(
-            NewImage(
-                filename=f"dog-{seed}.jpg",
-                data=data,
-                sha256=hashlib.sha256(data).hexdigest(),
-                thumbnail=data,
-                width=64,
-                height=64,
-                format="JPEG",
-                perceptual_hash=f"{seed:016x}",
-                source="folder",
-                label={"breed": breed} if breed else {},
-                is_labelled=breed is not None,
-            )
-        )
+        label = {"breed": breed} if breed else None
+        add_image(images, label, source="folder", seed=seed, schema=DOG_BREED)
 
     reporting.refresh_now(engine, mongo_db, DOG_BREED, today=TODAY)
 
@@ -536,8 +489,7 @@ def test_backfill_rebuilds_a_past_day_from_creation_and_labelling_dates(
             },
         )
     images.apply_label([relabelled], BLUE, CAT_PHENOTYPE, by="test")  # labelled today
-    predictions = PredictionRepository(mongo_db)
-    kept = add_prediction(predictions, mongo_db, BLUE, user=True)
+    kept = add_bare_prediction(mongo_db, BLUE, user=True)
     collection = mongo_db["predictions"]
     collection.update_one({"_id": ObjectId(kept)}, {"$set": {"created_at": day_before}})
 
