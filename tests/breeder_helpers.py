@@ -12,16 +12,13 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import numpy as np
 import pytest
-from pymongo import MongoClient
 from pymongo.database import Database
 from streamlit.testing.v1 import AppTest
 
 from core.config import Settings
-from core.db.indexes import ensure_all
 from core.demo.samples import demo_samples, encode_jpeg
 from core.labels import CAT_PHENOTYPE, LabelSchema
 from tests.model_helpers import add_model
@@ -207,11 +204,3 @@ def texts(at: AppTest) -> str:
     parts.extend(str(element.text) for element in at.get("progress"))
     parts.extend(str(element.value) for element in at.get("code"))
     return "\n".join(parts)
-
-
-def module_database(mongo_uri: str) -> Database:
-    """A fresh database with the product's indexes (drop it when done)."""
-    client = MongoClient(mongo_uri, tz_aware=True)
-    database = client[f"test_breeder_{uuid4().hex[:8]}"]
-    ensure_all(database)
-    return database

@@ -28,7 +28,7 @@ from core.db.sql import connect_engine, embedded_postgres_url
 from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.labels import CAT_PHENOTYPE
-from tests.model_helpers import TINY, StoredModel, TrainedTemplate
+from tests.model_helpers import TINY, StoredModel, TrainedTemplate, store_model
 from tests.web_api_server import FAKE_WEB_SLOW_S, FakeWebServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -179,3 +179,15 @@ def trained_model(mongo_uri: str, trained_template: TrainedTemplate) -> StoredMo
         models = ModelRepository(client[trained_template.db_name])
         record = models.get(trained_template.model_id)
         return StoredModel(models.model_file(record), record)
+
+
+@pytest.fixture(scope="module")
+def trained_db(mongo_uri: str, trained_model: StoredModel) -> Iterator[Database]:
+    """A database of the test module (with the product's indexes) whose active model is a copy
+    of the session's tiny trained model."""
+    with MongoClient(mongo_uri, tz_aware=True) as client:
+        database = client[f"test_trained_{uuid4().hex[:8]}"]
+        ensure_all(database)
+        store_model(database, trained_model)
+        yield database
+        client.drop_database(database.name)

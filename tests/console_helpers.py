@@ -17,28 +17,18 @@ from core.db.users import User, UserRepository
 from core.labels import CAT_PHENOTYPE, LabelSchema
 from core.services.imports import ImportReport, import_image
 
+# Re-exported for tests/integration/test_training_view.py until it imports tests.label_helpers.
+from tests.label_helpers import BLUE as BLUE
+from tests.label_helpers import CREAM_POINTED as CREAM_POINTED
+from tests.label_helpers import NOT_CAT as NOT_CAT
+from tests.label_helpers import RED_TABBY as RED_TABBY
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONSOLE_APP = REPO_ROOT / "admin_app" / "app.py"
 PAGES_DIR = REPO_ROOT / "admin_app" / "pages"
 PASSWORD = "purring-kitten-42"
 TIMEOUT_S = 60  # AppTest's default (3 s) is too short for a first database connection
-
-BLUE = {"is_cat": True, "colour": "blue", "is_tabby": False, "pattern": "self", "is_pointed": False}
-RED_TABBY = {
-    "is_cat": True,
-    "colour": "red",
-    "is_tabby": True,
-    "pattern": "van",
-    "is_pointed": False,
-}
-NOT_CAT = {"is_cat": False}
-CREAM_POINTED = {
-    "is_cat": True,
-    "colour": "cream",
-    "is_tabby": False,
-    "pattern": "bicolour",
-    "is_pointed": True,
-}
+MODEL_TIMEOUT_S = 120  # a page that loads a trained model (TensorFlow) on its first run
 
 
 def console_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
@@ -59,9 +49,9 @@ def signed_in(at: AppTest, username: str) -> AppTest:
     return at
 
 
-def page_test(page: str) -> AppTest:
+def page_test(page: str, *, timeout_s: float = TIMEOUT_S) -> AppTest:
     """An AppTest of one console page file, e.g. page_test("users.py")."""
-    return AppTest.from_file(str(PAGES_DIR / page), default_timeout=TIMEOUT_S)
+    return AppTest.from_file(str(PAGES_DIR / page), default_timeout=timeout_s)
 
 
 def add_user(database, username: str = "ann", role: str = "admin") -> User:
@@ -115,9 +105,9 @@ def run_ok(at: AppTest) -> AppTest:
     return at
 
 
-def open_page(page: str, username: str = "ann") -> AppTest:
+def open_page(page: str, username: str = "ann", *, timeout_s: float = TIMEOUT_S) -> AppTest:
     """A console page file run once for a signed-in user."""
-    return run_ok(signed_in(page_test(page), username))
+    return run_ok(signed_in(page_test(page, timeout_s=timeout_s), username))
 
 
 def all_text(at: AppTest) -> str:

@@ -1,4 +1,5 @@
-"""The bad-input image corpus, built in memory, each case with the outcome decode_image gives."""
+"""The bad-input image corpus, built in memory, each case with the outcome decode_image gives;
+and photos shaped like what a phone sends (`photo_like`, `phone_files`)."""
 
 import io
 import struct
@@ -13,6 +14,8 @@ from PIL import Image
 RED = (220, 30, 40)
 BLUE = (30, 40, 220)
 WHITE = (255, 255, 255)
+PHONE = (4000, 3000)  # a 12-megapixel phone photo
+ORIENTATION = 0x0112  # the EXIF tag
 
 Pixel = tuple[tuple[int, int], tuple[int, int, int]]  # (x, y) after orientation -> expected RGB
 
@@ -381,3 +384,38 @@ def write_corpus(directory: Path) -> dict[Path, CorpusCase]:
         path.write_bytes(case.make())
         written[path] = case
     return written
+
+
+# --- phone photos ------------------------------------------------------------------------
+
+
+def photo_like(size: tuple[int, int], seed: int = 0) -> Image.Image:
+    """Smooth colour blobs with a little grain: decodes and scales like a photo."""
+    rng = np.random.default_rng(seed)
+    coarse = Image.fromarray(rng.integers(0, 256, (9, 12, 3), dtype=np.uint8))
+    pixels = np.asarray(coarse.resize(size, Image.Resampling.BICUBIC), dtype=np.int16)
+    grain = rng.integers(-6, 7, (size[1], size[0], 1), dtype=np.int16)
+    return Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8))
+
+
+def orientation_exif(value: int) -> bytes:
+    """EXIF bytes that say: turn the picture (1 upright, 6 a quarter clockwise...)."""
+    exif = Image.Exif()
+    exif[ORIENTATION] = value
+    return exif.tobytes()
+
+
+def phone_files() -> list[tuple[str, bytes]]:
+    """Good phone photos in every awkward shape, then the bad ones."""
+    card = two_halves((2400, 1600), RED, BLUE)
+    turned = encode(card.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=90,
+                    exif=orientation_exif(6))  # fmt: skip
+    return [
+        ("progressive.jpg", encode(photo_like(PHONE, 1), "JPEG", quality=80, progressive=True)),
+        ("cmyk.jpg", encode(Image.new("CMYK", (2400, 1800), (255, 0, 0, 0)), "JPEG")),
+        ("turned.jpg", turned),
+        ("big.png", encode(two_halves(PHONE, RED, BLUE), "PNG", compress_level=1)),
+        ("big.webp", encode(two_halves(PHONE, RED, BLUE), "WEBP", quality=60, method=0)),
+        ("IMG_0042.HEIC", iso_media(b"heic", b"mif1", b"MiHE", b"miaf", b"heic")),
+        ("cut.jpg", encode(photo_like((1600, 1200), 2), "JPEG", quality=88)[:150_000]),
+    ]

@@ -86,10 +86,13 @@ class TrainedTemplate:
     model_id: str
 
 
-def store_model(database: Database, stored: StoredModel, *, activate: bool = True) -> str:
-    """Store (and activate) a model file in this database, without its validation images."""
+def store_model(
+    database: Database, stored: StoredModel, *, activate: bool = True, **changes: Any
+) -> str:
+    """Store (and activate) a model file in this database, without its validation images;
+    `changes` replace fields of its record (e.g. `ood=...`)."""
     fields = {**record_fields(stored.record), "validation_image_ids": [], "run_id": None}
-    return add_model(database, stored.data, activate=activate, **fields)
+    return add_model(database, stored.data, activate=activate, **{**fields, **changes})
 
 
 def copy_model(

@@ -13,7 +13,8 @@ from PIL import Image
 from pymongo.database import Database
 
 from core.db.predictions import PredictionRepository
-from tests.console_helpers import BLUE, RED_TABBY, jpeg_bytes
+from tests.console_helpers import jpeg_bytes
+from tests.label_helpers import BLUE, RED_TABBY
 
 
 def thumbnail_bytes(seed: int) -> bytes:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,22 +25,11 @@ from tests.breeder_helpers import (
     breeder_env,
     cat_outputs,
     demo_photo,
-    module_database,
     spread,
     texts,
 )
-from tests.model_helpers import StoredModel, store_model
 
 JPEG = "image/jpeg"
-
-
-@pytest.fixture(scope="module")
-def trained_db(mongo_uri: str, trained_model: StoredModel) -> Iterator[Database]:
-    database = module_database(mongo_uri)
-    store_model(database, trained_model)
-    yield database
-    database.client.drop_database(database.name)
-    database.client.close()
 
 
 @pytest.fixture

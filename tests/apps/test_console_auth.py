@@ -206,11 +206,7 @@ def test_every_console_page_refuses_to_render_without_a_session(
 
 
 @pytest.mark.parametrize("page", PAGE_FILES)
-def test_every_console_page_refuses_an_expired_session(
-    page: str, settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    console_env(monkeypatch, settings)
-    add_user(mongo_db, "ann")
+def test_every_console_page_refuses_an_expired_session(page: str, console: Database) -> None:
     at = signed_in(page_test(page), "ann")
     at.session_state["last_activity"] = time.time() - 31 * 60
 
@@ -239,12 +235,7 @@ def test_a_labeller_opening_an_admin_page_directly_is_refused(
     assert not at.title and not at.button and not at.dataframe
 
 
-def test_console_shows_only_the_sign_in_form_without_a_session(
-    settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    console_env(monkeypatch, settings)
-    add_user(mongo_db, "ann")
-
+def test_console_shows_only_the_sign_in_form_without_a_session(console: Database) -> None:
     at = console_test().run()
 
     assert not at.exception
@@ -253,12 +244,7 @@ def test_console_shows_only_the_sign_in_form_without_a_session(
     assert "Training images" not in texts(at)
 
 
-def test_signing_in_with_the_right_password_opens_the_console(
-    settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    console_env(monkeypatch, settings)
-    add_user(mongo_db, "ann")
-
+def test_signing_in_with_the_right_password_opens_the_console(console: Database) -> None:
     at = submit_sign_in(console_test().run(), "ann", PASSWORD)
 
     assert not at.exception
@@ -268,11 +254,7 @@ def test_signing_in_with_the_right_password_opens_the_console(
     assert "Signed in as **ann** (admin)" in [c.value for c in at.sidebar.caption]
 
 
-def test_a_wrong_password_is_refused_and_five_lock_the_account(
-    settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    console_env(monkeypatch, settings)
-    add_user(mongo_db, "ann")
+def test_a_wrong_password_is_refused_and_five_lock_the_account(console: Database) -> None:
     at = console_test().run()
 
     for attempt in range(4):
@@ -289,11 +271,7 @@ def test_a_wrong_password_is_refused_and_five_lock_the_account(
     assert at.session_state["authentication_status"] is not True
 
 
-def test_signing_out_ends_the_session(
-    settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    console_env(monkeypatch, settings)
-    add_user(mongo_db, "ann")
+def test_signing_out_ends_the_session(console: Database) -> None:
     at = signed_in(console_test(), "ann").run()
     assert [t.value for t in at.title] == ["Training images"]
 
@@ -308,11 +286,9 @@ def test_signing_out_ends_the_session(
 
 
 def test_an_idle_console_session_ends_with_a_note(
-    settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
+    console: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    console_env(monkeypatch, settings)
     monkeypatch.setenv("SESSION_TIMEOUT_MINUTES", "5")
-    add_user(mongo_db, "ann")
     at = signed_in(console_test(), "ann")
     at.session_state["last_activity"] = time.time() - 6 * 60
 
@@ -336,12 +312,7 @@ def test_first_administrator_comes_from_the_environment_when_the_console_starts_
     assert not Path(settings.data_dir, "initial-admin-password.txt").exists()
 
 
-def test_a_password_over_72_bytes_gets_a_sentence_not_a_traceback(
-    settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    console_env(monkeypatch, settings)
-    add_user(mongo_db, "ann")
-
+def test_a_password_over_72_bytes_gets_a_sentence_not_a_traceback(console: Database) -> None:
     at = submit_sign_in(console_test().run(), "ann", "é" * 40)
 
     assert not at.exception
@@ -350,15 +321,11 @@ def test_a_password_over_72_bytes_gets_a_sentence_not_a_traceback(
     ]
 
 
-def test_a_password_changed_elsewhere_signs_this_session_out(
-    settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    console_env(monkeypatch, settings)
-    add_user(mongo_db, "ann")
+def test_a_password_changed_elsewhere_signs_this_session_out(console: Database) -> None:
     at = submit_sign_in(console_test().run(), "ann", PASSWORD)
     assert [t.value for t in at.title] == ["Training images"]
 
-    UserRepository(mongo_db).set_password("ann", "changed-on-another-computer")
+    UserRepository(console).set_password("ann", "changed-on-another-computer")
     at.run()
 
     assert not at.exception
@@ -367,11 +334,7 @@ def test_a_password_changed_elsewhere_signs_this_session_out(
     assert at.session_state["authentication_status"] is not True
 
 
-def test_the_users_page_refuses_a_new_password_over_72_bytes(
-    settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    console_env(monkeypatch, settings)
-    add_user(mongo_db, "ann")
+def test_the_users_page_refuses_a_new_password_over_72_bytes(console: Database) -> None:
     at = signed_in(page_test("users.py"), "ann").run()
     long = "é" * 40
 
@@ -383,4 +346,4 @@ def test_the_users_page_refuses_a_new_password_over_72_bytes(
 
     assert not at.exception
     assert "longer than 72 bytes" in at.error[0].value
-    assert sign_in(UserRepository(mongo_db), "ann", PASSWORD, **LIMITS).username == "ann"
+    assert sign_in(UserRepository(console), "ann", PASSWORD, **LIMITS).username == "ann"

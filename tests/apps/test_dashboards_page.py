@@ -16,16 +16,8 @@ from streamlit.testing.v1 import AppTest
 from core.config import Settings
 from core.db.training_images import TrainingImageRepository
 from core.labels import CAT_PHENOTYPE
-from tests.console_helpers import (
-    BLUE,
-    NOT_CAT,
-    RED_TABBY,
-    add_images,
-    add_user,
-    console_env,
-    page_test,
-    signed_in,
-)
+from tests.console_helpers import add_images, add_user, console_env, page_test, signed_in
+from tests.label_helpers import BLUE, NOT_CAT, RED_TABBY
 from tests.model_helpers import add_model
 from tests.prediction_helpers import add_bare_prediction
 

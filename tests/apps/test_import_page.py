@@ -17,7 +17,6 @@ from pymongo.database import Database
 
 from core.db.training_images import TrainingImageRepository
 from tests.console_helpers import (
-    BLUE,
     add_images,
     all_text,
     jpeg_bytes,
@@ -26,6 +25,7 @@ from tests.console_helpers import (
     set_label_widgets,
     widget,
 )
+from tests.label_helpers import BLUE
 
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:

@@ -6,27 +6,13 @@ import pytest
 from pymongo.database import Database
 from streamlit.testing.v1 import AppTest
 
-from core.config import Settings
 from core.db.models import ModelRepository
 from core.db.training_images import TrainingImageRepository
 from core.services.label_next import unlabelled_by_uncertainty
 from core.services.label_next_page import LABEL_NEXT
 from core.services.predictions import ActiveModelCache
-from tests.console_helpers import add_images, add_user, console_env, page_test, signed_in
+from tests.console_helpers import MODEL_TIMEOUT_S, add_images, open_page, run_ok
 from tests.model_helpers import TrainedTemplate, clone_trained
-
-
-def run_ok(at: AppTest) -> AppTest:
-    at.run(timeout=120)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-@pytest.fixture
-def console(settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
-    console_env(monkeypatch, settings)
-    add_user(mongo_db, "ann")
-    return mongo_db
 
 
 def rank(at: AppTest) -> AppTest:
@@ -43,7 +29,7 @@ def test_label_next_shows_unlabelled_images_least_confident_first(
     clone_trained(trained_template, console)
     images = TrainingImageRepository(console)
     unlabelled = add_images(images, [None] * 4, first_seed=500)
-    at = rank(run_ok(signed_in(page_test("training_images.py"), "ann")))
+    at = rank(open_page("training_images.py", timeout_s=MODEL_TIMEOUT_S))
 
     expected = unlabelled_by_uncertainty(images, ActiveModelCache(ModelRepository(console)).get())
     assert {image_id for image_id, _ in expected} == set(unlabelled)
@@ -56,5 +42,5 @@ def test_label_next_shows_unlabelled_images_least_confident_first(
 
 def test_label_next_without_a_model_says_what_to_do(console: Database) -> None:
     add_images(TrainingImageRepository(console), [None])
-    at = rank(run_ok(signed_in(page_test("training_images.py"), "ann")))
+    at = rank(open_page("training_images.py", timeout_s=MODEL_TIMEOUT_S))
     assert "No model is active" in at.error[0].value

@@ -9,27 +9,12 @@ import zipfile
 import pytest
 from bson import ObjectId
 from pymongo.database import Database
-from streamlit.testing.v1 import AppTest
 
-from core.config import Settings
 from core.db.models import ModelRepository
-from tests.console_helpers import add_user, console_env, page_test, signed_in
+from tests.console_helpers import MODEL_TIMEOUT_S, open_page, run_ok
 from tests.model_helpers import TrainedTemplate, clone_trained
 
 pytestmark = pytest.mark.slow
-
-
-def run_ok(at: AppTest) -> AppTest:
-    at.run(timeout=120)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-@pytest.fixture
-def console(settings: Settings, mongo_db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
-    console_env(monkeypatch, settings)
-    add_user(mongo_db, "ann")
-    return mongo_db
 
 
 def calibrated_clone(template: TrainedTemplate, console: Database) -> str:
@@ -47,7 +32,7 @@ def test_models_page_shows_reliability_and_downloads_a_keras_zip(
     console: Database, trained_template: TrainedTemplate
 ) -> None:
     model_id = calibrated_clone(trained_template, console)
-    at = run_ok(signed_in(page_test("models.py"), "ann"))
+    at = open_page("models.py", timeout_s=MODEL_TIMEOUT_S)
 
     [table] = [t.value for t in at.dataframe if "ece_before" in t.value.columns]
     assert set(table["trait"]) == set(ModelRepository(console).get(model_id).calibration)

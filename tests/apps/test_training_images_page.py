@@ -9,15 +9,8 @@ from core.db.files import FileStore
 from core.db.training_images import TrainingImageRepository
 from core.labels import CAT_PHENOTYPE
 from core.services.filters import build_filter
-from tests.console_helpers import (
-    BLUE,
-    add_images,
-    all_text,
-    open_page,
-    run_ok,
-    set_label_widgets,
-    widget,
-)
+from tests.console_helpers import add_images, all_text, open_page, run_ok, set_label_widgets, widget
+from tests.label_helpers import BLUE
 
 CREAM = {
     "is_cat": True,

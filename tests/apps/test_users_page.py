@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pymongo.database import Database
+from streamlit.testing.v1 import AppTest
 
 from core.db.users import UserRepository
 from core.services.auth import sign_in
@@ -16,16 +17,31 @@ from tests.console_helpers import (
 )
 
 
+def submit_new_user(
+    at: AppTest,
+    username: str,
+    password: str,
+    *,
+    again: str | None = None,
+    display_name: str | None = None,
+    role: str | None = None,
+) -> AppTest:
+    """Fill the Add user form (the password twice, `again` if it differs) and submit it."""
+    widget(at.text_input, "Username").input(username)
+    if display_name is not None:
+        widget(at.text_input, "Display name").input(display_name)
+    if role is not None:
+        widget(at.selectbox, "Role").set_value(role)
+    widget(at.text_input, "Password").input(password)
+    widget(at.text_input, "Password again").input(password if again is None else again)
+    widget(at.button, "Add user").click()
+    return run_ok(at)
+
+
 def test_an_administrator_adds_a_user(console: Database) -> None:
     at = open_page("users.py")
 
-    widget(at.text_input, "Username").input("Cleo")
-    widget(at.text_input, "Display name").input("Cleo Labeller")
-    widget(at.selectbox, "Role").set_value("labeller")
-    widget(at.text_input, "Password").input("cleos-own-password")
-    widget(at.text_input, "Password again").input("cleos-own-password")
-    widget(at.button, "Add user").click()
-    run_ok(at)
+    submit_new_user(at, "Cleo", "cleos-own-password", display_name="Cleo Labeller", role="labeller")
 
     assert at.success[0].value == "Added labeller 'cleo'; they can sign in now."
     assert "cleo" in list(at.dataframe[0].value["Username"])
@@ -36,11 +52,7 @@ def test_an_administrator_adds_a_user(console: Database) -> None:
 def test_adding_a_user_with_two_different_passwords_is_refused(console: Database) -> None:
     at = open_page("users.py")
 
-    widget(at.text_input, "Username").input("cleo")
-    widget(at.text_input, "Password").input("cleos-own-password")
-    widget(at.text_input, "Password again").input("cleos-other-password")
-    widget(at.button, "Add user").click()
-    run_ok(at)
+    submit_new_user(at, "cleo", "cleos-own-password", again="cleos-other-password")
 
     assert "two new passwords differ" in at.error[0].value
     assert UserRepository(console).find("cleo") is None
@@ -92,11 +104,7 @@ def test_a_labeller_sees_only_their_own_account(console: Database) -> None:
 def test_a_name_with_markdown_is_quoted_as_text_not_rendered_as_a_link(console: Database) -> None:
     at = open_page("users.py")
 
-    widget(at.text_input, "Username").input("[win](http://evil.example)")
-    widget(at.text_input, "Password").input("cleos-own-password")
-    widget(at.text_input, "Password again").input("cleos-own-password")
-    widget(at.button, "Add user").click()
-    run_ok(at)
+    submit_new_user(at, "[win](http://evil.example)", "cleos-own-password")
 
     shown = at.error[0].value
     assert "\\[win\\](http\\://evil.example)" in shown  # escaped: shown literally, no link

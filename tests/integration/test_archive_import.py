@@ -23,18 +23,10 @@ from core.errors import UserError
 from core.labels import CAT_PHENOTYPE, DOG_BREED
 from core.services.archive_import import ArchiveLimits, import_uploads, import_zip
 from core.services.folder_import import import_folder
+from tests.label_helpers import BLUE, NOT_CAT, RED_TABBY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
-BLUE = {"is_cat": True, "colour": "blue", "is_tabby": False, "pattern": "self", "is_pointed": False}
-RED_TABBY_VAN = {
-    "is_cat": True,
-    "colour": "red",
-    "is_tabby": True,
-    "pattern": "van",
-    "is_pointed": False,
-}
-NOT_CAT = {"is_cat": False}
 
 
 def picture(index: int, fmt: str = "JPEG", size: tuple[int, int] = (160, 120)) -> bytes:
@@ -106,7 +98,7 @@ def test_zip_folders_named_like_labels_import_labelled(mongo_db: Database) -> No
     assert report.added == 7 and not report.rejected
     docs = stored(mongo_db)
     assert docs["blue/one.jpg"]["label"] == BLUE
-    assert docs["red_tabby_van/two.jpg"]["label"] == RED_TABBY_VAN
+    assert docs["red_tabby_van/two.jpg"]["label"] == RED_TABBY
     assert docs["not_cat/three.jpg"]["label"] == NOT_CAT
     assert docs["cats/blue/four.jpg"]["label"] == BLUE
     assert docs["blue/holiday/five.jpg"]["label"] == BLUE
@@ -462,7 +454,7 @@ def test_uploads_take_the_chosen_label_and_zips_keep_their_folders(mongo_db: Dat
     assert report.added == 4
     assert docs["a.jpg"]["label"] == BLUE and docs["a.jpg"]["labelled_by"] == "bob"
     assert docs["b.png"]["label"] == BLUE
-    assert docs["red_tabby_van/z1.jpg"]["label"] == RED_TABBY_VAN
+    assert docs["red_tabby_van/z1.jpg"]["label"] == RED_TABBY
     assert docs["z2.jpg"]["label"] == BLUE
     why = reasons(report)
     assert "only .zip archives" in why["archive.tar"]
@@ -560,7 +552,7 @@ def test_folder_tree_imports_labelled_and_never_follows_links_out(
     docs = stored(mongo_db)
     assert sorted(docs) == ["blue/a.jpg", "holiday/d.webp", "not_cat/c.png", "red_tabby_van/b.JPEG"]
     assert docs["blue/a.jpg"]["label"] == BLUE
-    assert docs["red_tabby_van/b.JPEG"]["label"] == RED_TABBY_VAN
+    assert docs["red_tabby_van/b.JPEG"]["label"] == RED_TABBY
     assert docs["not_cat/c.png"]["label"] == NOT_CAT
     assert docs["holiday/d.webp"]["label"] == {}
     assert {d["source"] for d in docs.values()} == {"folder"}
@@ -648,7 +640,7 @@ def test_cli_imports_a_zip(
     assert result.returncode == 0, result.stderr
     assert "Added 1 image," in result.stdout
     assert "../evil.jpg: '../evil.jpg' has an unsafe path" in result.stdout
-    assert stored(mongo_db)["red_tabby_van/a.jpg"]["label"] == RED_TABBY_VAN
+    assert stored(mongo_db)["red_tabby_van/a.jpg"]["label"] == RED_TABBY
 
 
 def test_cli_bad_path_exits_2_with_one_sentence(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,10 +38,8 @@ from tests.breeder_helpers import (
     add_fixed_model,
     cat_outputs,
     demo_photo,
-    module_database,
     spread,
 )
-from tests.model_helpers import StoredModel, store_model
 
 
 def feedback_of(prediction) -> bool | None:
@@ -51,16 +48,6 @@ def feedback_of(prediction) -> bool | None:
 
 
 BREEDS = ("beagle", "corgi", "dalmatian", "poodle", "pug")
-
-
-@pytest.fixture(scope="module")
-def trained_db(mongo_uri: str, trained_model: StoredModel) -> Iterator[Database]:
-    """A database of this module with a really trained tiny model active."""
-    database = module_database(mongo_uri)
-    store_model(database, trained_model)
-    yield database
-    database.client.drop_database(database.name)
-    database.client.close()
 
 
 @pytest.fixture(scope="module")

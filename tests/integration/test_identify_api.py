@@ -16,105 +16,36 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
 from bson import ObjectId
-from pymongo import MongoClient
-from pymongo.database import Database
 
 from core import genetics
 from core.config import Settings, free_port
-from core.db.indexes import ensure_all
 from core.db.models import ModelRepository
-from core.db.predictions import Prediction, PredictionRepository
+from core.db.predictions import Prediction
 from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
 from core.demo.samples import demo_samples, encode_jpeg
 from core.labels import CAT_PHENOTYPE, DOG_BREED, LabelSchema
-from tests.image_corpus import encode
-from tests.integration.test_phone_photos import phone_files, photo_like
+from tests.api_helpers import (
+    API_KEY,
+    KEY,
+    Api,
+    assert_error,
+    in_process_api,
+    post_held_identify,
+    serving,
+    wait_for_health,
+    wait_for_work,
+)
+from tests.image_corpus import encode, phone_files, photo_like
 from tests.model_helpers import TINY, TrainedTemplate, clone_trained
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-API_KEY = "test-key-8c1f"
-KEY = {"X-API-Key": API_KEY}
 MB = 1024 * 1024
-
-
-@dataclass
-class Api:
-    url: str
-    database: Database
-    log_path: Path
-    process: subprocess.Popen
-    before_model: dict[str, Any] = field(default_factory=dict)  # answers before any model
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self.url.removeprefix("http://").split(":")
-        return host, int(port)
-
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-    def predictions(self) -> PredictionRepository:
-        return PredictionRepository(self.database)
-
-
-def wait_for_health(
-    api: Api, *, model_loaded: bool = False, mongo_ok: bool = True, timeout_s: float = 120
-) -> dict:
-    """/health's answer once the API answers (with MongoDB connected, or the model loaded)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert api.process.poll() is None, f"the API stopped:\n{api.log()}"
-        try:
-            response = httpx.get(f"{api.url}/health", timeout=5)
-            health = response.json() if response.status_code == 200 else {}
-            is_ready = (not mongo_ok or health["mongo"]["ok"]) and (
-                not model_loaded or health["model"]["loaded"]
-            )
-            if health and is_ready:
-                return health
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the API at {api.url} was not ready in {timeout_s} s:\n{api.log()}")
-
-
-@contextmanager
-def serving(mongo_uri: str, folder: Path, **env: str) -> Iterator[Api]:
-    """A fresh database and `python -m jobs.serve_api` over it on a free port."""
-    with MongoClient(mongo_uri, tz_aware=True) as client:
-        name = f"test_api_{uuid4().hex[:8]}"
-        database = client[name]
-        ensure_all(database)
-        port = free_port()
-        log_path = folder / f"{name}.log"
-        environment = {k: v for k, v in os.environ.items() if k != "IDENTIFY_API_KEY"}
-        environment.update(
-            MONGO_URI=mongo_uri, MONGO_DB=name, DATA_DIR=str(folder), TF_CPP_MIN_LOG_LEVEL="3"
-        )
-        environment.update(env)
-        command = ["-m", "jobs.serve_api", "--host", "127.0.0.1", "--port", str(port)]
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, *command], cwd=REPO_ROOT, env=environment, stdout=log, stderr=log
-            )
-        api = Api(f"http://127.0.0.1:{port}", database, log_path, process)
-        try:
-            wait_for_health(api)
-            yield api
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
-            client.drop_database(name)
 
 
 def train_tiny_model(api: Api, schema: LabelSchema, count: int, folder: Path) -> str:
@@ -183,18 +114,6 @@ def post_photo(api: Api, photo: bytes, *, headers=None, params=None, data=None) 
     return httpx.post(
         f"{api.url}/identify", files=files, headers=headers, params=params, data=data, timeout=30
     )
-
-
-def assert_error(response: httpx.Response, status: int, *fragments: str) -> str:
-    """The response is {"success": false, "error": one sentence} with this status."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"success", "error"} and body["success"] is False
-    message = body["error"]
-    assert message.endswith(".") and "Traceback" not in message and "\n" not in message
-    for fragment in fragments:
-        assert fragment in message
-    return message
 
 
 # --- without a model: health, docs, key, and every bad input --------------------------------
@@ -519,58 +438,11 @@ def test_unexpected_error_is_one_sentence_500_and_the_traceback_is_logged(plain_
     assert "Traceback" in log and "KeyError: 'created_at'" in log
 
 
-@contextmanager
-def in_process_api(settings: Settings, **limits: int) -> Iterator[str]:
-    """create_app(settings, **limits) served by uvicorn in a thread on a free port; its URL."""
-    import uvicorn
-
-    from api_app.app import create_app
-
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, **limits), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
-def wait_for_work(url: str, **expected: int) -> dict:
-    """/health's "work" once it shows the expected running and waiting counts."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        work = httpx.get(f"{url}/health", timeout=5).json()["work"]
-        if all(work[key] == value for key, value in expected.items()):
-            return work
-        time.sleep(0.02)
-    pytest.fail(f"/health never showed {expected}; last {work}")
-
-
 def test_work_past_the_limit_gets_503_with_retry_after_not_a_pile_up(settings: Settings) -> None:
     release = threading.Event()
-    part = b'--b\r\nContent-Disposition: form-data; name="image"; filename="x.jpg"\r\n\r\n'
-
-    def held_upload() -> Iterator[bytes]:
-        yield part
-        release.wait(timeout=30)  # the upload stays open until the test lets it finish
-        yield b"not a photo\r\n--b--\r\n"
-
-    def post_held(url: str) -> httpx.Response:
-        headers = {"Content-Type": "multipart/form-data; boundary=b"}
-        return httpx.post(f"{url}/identify", content=held_upload(), headers=headers, timeout=30)
-
     with in_process_api(settings, max_running=1, max_waiting=1) as url:
         with ThreadPoolExecutor(2) as pool:
-            held = [pool.submit(post_held, url) for _ in range(2)]
+            held = [pool.submit(post_held_identify, url, release) for _ in range(2)]
             wait_for_work(url, running=1, waiting=1)
 
             busy = httpx.post(f"{url}/identify", files={"image": ("c.jpg", b"x")}, timeout=5)

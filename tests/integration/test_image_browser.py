@@ -16,7 +16,8 @@ from core.services.filters import DUPLICATE_CHOICES, build_filter
 from core.services.image_browser import ImageBrowser
 from core.services.imports import NearDuplicateIndex, import_image
 from core.services.labelling import history_rows
-from tests.console_helpers import BLUE, NOT_CAT, RED_TABBY, add_images, jpeg_bytes
+from tests.console_helpers import add_images, jpeg_bytes
+from tests.label_helpers import BLUE, NOT_CAT, RED_TABBY
 
 PARTLY_BLUE = {"is_cat": True, "colour": "blue"}
 TODAY = datetime.now(UTC).date()

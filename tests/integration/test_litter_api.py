@@ -17,12 +17,13 @@ import pytest
 from api_app.docs import IDENTIFY_EXAMPLE
 from core.config import Settings
 from core.services.litter import ParentSpec, plan_litter
-from tests.integration.test_identify_api import (
+from tests.api_helpers import (
     API_KEY,
     KEY,
     Api,
     assert_error,
     in_process_api,
+    post_held_identify,
     serving,
     wait_for_work,
 )
@@ -172,20 +173,9 @@ def test_a_body_over_64_kb_is_413(api: Api) -> None:
 
 def test_litter_waits_its_turn_behind_identify_and_is_503_when_full(settings: Settings) -> None:
     release = threading.Event()
-    part = b'--b\r\nContent-Disposition: form-data; name="image"; filename="x.jpg"\r\n\r\n'
-
-    def held_upload() -> Iterator[bytes]:
-        yield part
-        release.wait(timeout=30)  # the upload holds the one working slot until released
-        yield b"not a photo\r\n--b--\r\n"
-
-    def post_held(url: str) -> httpx.Response:
-        headers = {"Content-Type": "multipart/form-data; boundary=b"}
-        return httpx.post(f"{url}/identify", content=held_upload(), headers=headers, timeout=30)
-
     with in_process_api(settings, max_running=1, max_waiting=0) as url:
         with ThreadPoolExecutor(1) as pool:
-            held = pool.submit(post_held, url)
+            held = pool.submit(post_held_identify, url, release)
             wait_for_work(url, running=1, waiting=0)
             busy = httpx.post(f"{url}/litter", json=TORTIE_BY_BLACK, timeout=5)
             release.set()

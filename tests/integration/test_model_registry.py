@@ -27,7 +27,8 @@ from core.services.model_registry import (
     models_table,
     trait_metrics,
 )
-from tests.console_helpers import BLUE, NOT_CAT, RED_TABBY, add_images
+from tests.console_helpers import add_images
+from tests.label_helpers import BLUE, NOT_CAT, RED_TABBY
 from tests.model_helpers import add_model, clone_trained, copy_model
 
 COLOURS = list(CAT_PHENOTYPE.trait("colour").values)

@@ -29,20 +29,9 @@ from core.services.predictions import (
 )
 from core.services.training import StoredImages
 from tests.breeder_helpers import add_fixed_model, cat_outputs
-from tests.image_corpus import BLUE, RED, encode, iso_media, two_halves
+from tests.image_corpus import ORIENTATION, PHONE, encode, phone_files, photo_like
 
-PHONE = (4000, 3000)
 GPS_IFD = 0x8825
-ORIENTATION = 0x0112
-
-
-def photo_like(size: tuple[int, int], seed: int = 0) -> Image.Image:
-    """Smooth colour blobs with a little grain: decodes and scales like a photo."""
-    rng = np.random.default_rng(seed)
-    coarse = Image.fromarray(rng.integers(0, 256, (9, 12, 3), dtype=np.uint8))
-    pixels = np.asarray(coarse.resize(size, Image.Resampling.BICUBIC), dtype=np.int16)
-    grain = rng.integers(-6, 7, (size[1], size[0], 1), dtype=np.int16)
-    return Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8))
 
 
 def located_jpeg(size: tuple[int, int] = (1600, 1200), *, orientation: int = 6) -> bytes:
@@ -76,28 +65,6 @@ def assert_location_gone_and_the_rest_kept(original: bytes, stored: bytes) -> No
     assert exif[ORIENTATION] == 6 and exif[0x010F] == "PhoneMaker"
     assert np.array_equal(pixels(stored), pixels(original))
     assert len(stored) == len(original)  # nothing re-encoded: only bytes blanked
-
-
-def phone_files() -> list[tuple[str, bytes]]:
-    """Good phone photos in every awkward shape, then the bad ones."""
-    card = two_halves((2400, 1600), RED, BLUE)
-    turned = encode(card.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=90,
-                    exif=_orientation(6))  # fmt: skip
-    return [
-        ("progressive.jpg", encode(photo_like(PHONE, 1), "JPEG", quality=80, progressive=True)),
-        ("cmyk.jpg", encode(Image.new("CMYK", (2400, 1800), (255, 0, 0, 0)), "JPEG")),
-        ("turned.jpg", turned),
-        ("big.png", encode(two_halves(PHONE, RED, BLUE), "PNG", compress_level=1)),
-        ("big.webp", encode(two_halves(PHONE, RED, BLUE), "WEBP", quality=60, method=0)),
-        ("IMG_0042.HEIC", iso_media(b"heic", b"mif1", b"MiHE", b"miaf", b"heic")),
-        ("cut.jpg", encode(photo_like((1600, 1200), 2), "JPEG", quality=88)[:150_000]),
-    ]
-
-
-def _orientation(value: int) -> bytes:
-    exif = Image.Exif()
-    exif[ORIENTATION] = value
-    return exif.tobytes()
 
 
 # --- imports ------------------------------------------------------------------------------

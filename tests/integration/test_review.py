@@ -18,7 +18,8 @@ from core.labels import CAT_PHENOTYPE
 from core.services.review import NO_PHOTO_REASON, PredictionReview, skip_notes
 from core.services.review_accuracy import accuracy_in_the_wild
 from core.services.review_filter import build_review_filter
-from tests.console_helpers import BLUE, CREAM_POINTED, NOT_CAT, RED_TABBY, jpeg_bytes
+from tests.console_helpers import jpeg_bytes
+from tests.label_helpers import BLUE, CREAM_POINTED, NOT_CAT, RED_TABBY
 from tests.prediction_helpers import add_prediction, add_review_set
 
 MODEL = "6b0c00000000000000000001"

@@ -16,8 +16,7 @@ from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.errors import NotFoundError, UserError
 from core.labels import CAT_PHENOTYPE
 from core.services.imports import ImportReport, NearDuplicateIndex, import_image
-
-BLUE = {"is_cat": True, "colour": "blue", "is_tabby": False, "pattern": "self", "is_pointed": False}
+from tests.label_helpers import BLUE
 
 
 def jpeg(colour: tuple[int, int, int], size: tuple[int, int] = (120, 90), stripe: int = 0) -> bytes:

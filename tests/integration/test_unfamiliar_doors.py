@@ -20,7 +20,7 @@ from core.services.predictions import UNFAMILIAR_SENTENCE, ActiveModelCache, ide
 from core.services.review_filter import build_review_filter
 from tests.breeder_helpers import demo_photo
 from tests.integration.test_cli_jobs import run
-from tests.model_helpers import StoredModel, add_model, record_fields
+from tests.model_helpers import StoredModel, store_model
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +39,7 @@ def add_unfamiliar_model(database: Database, stored: StoredModel) -> str:
     """Store and activate the session's tiny model with a tiny OOD threshold; return its id."""
     record = stored.record
     assert record.ood, "the tiny trained model has an OOD score"
-    fields = {**record_fields(record), "validation_image_ids": [], "run_id": None}
-    return add_model(
-        database, stored.data, activate=True, **{**fields, "ood": tiny_threshold(record.ood)}
-    )
+    return store_model(database, stored, ood=tiny_threshold(record.ood))
 
 
 @pytest.fixture

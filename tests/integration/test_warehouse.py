@@ -28,6 +28,7 @@ from core.errors import UserError
 from core.labels import CAT_PHENOTYPE, DOG_BREED, LabelSchema
 from core.services import reporting
 from jobs.bench.reporting import measure
+from tests.label_helpers import BLUE, NOT_CAT, RED_TABBY
 from tests.model_helpers import add_model
 from tests.prediction_helpers import add_bare_prediction
 
@@ -35,8 +36,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 20)
 YESTERDAY = TODAY - timedelta(days=1)
 
-BLUE = {"is_cat": True, "colour": "blue", "is_tabby": False, "pattern": "self", "is_pointed": False}
-RED_VAN = {"is_cat": True, "colour": "red", "is_tabby": True, "pattern": "van", "is_pointed": False}
 FAWN_POINT = {
     "is_cat": True,
     "colour": "fawn",
@@ -44,7 +43,6 @@ FAWN_POINT = {
     "pattern": "bicolour",
     "is_pointed": True,
 }
-NOT_CAT = {"is_cat": False}
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -129,7 +127,7 @@ def filled(mongo_db: Database) -> Database:
     for label, source, copies in [
         (BLUE, "upload", 3),
         (BLUE, "web_search", 2),
-        (RED_VAN, "upload", 1),
+        (RED_TABBY, "upload", 1),
         (FAWN_POINT, "demo", 2),
         (NOT_CAT, "web_search", 2),
         (None, "upload", 2),
@@ -141,8 +139,8 @@ def filled(mongo_db: Database) -> Database:
         (BLUE, True, True),
         (BLUE, True, None),
         (BLUE, False, False),
-        (RED_VAN, None, None),
-        (RED_VAN, False, True),
+        (RED_TABBY, None, None),
+        (RED_TABBY, False, True),
         (NOT_CAT, True, None),
         (FAWN_POINT, None, False),
     ]:
@@ -356,7 +354,7 @@ def test_a_failure_mid_refresh_leaves_the_previous_snapshot(
     reporting.refresh_now(engine, filled, CAT_PHENOTYPE, today=TODAY)
     warehouse = ensure_warehouse(engine, CAT_PHENOTYPE)
     before = training_counts(engine, warehouse, TODAY), prediction_counts(engine, warehouse, TODAY)
-    add_image(TrainingImageRepository(filled), RED_VAN, source="folder", seed=5002)
+    add_image(TrainingImageRepository(filled), RED_TABBY, source="folder", seed=5002)
     add_bare_prediction(filled, BLUE, user=True)
 
     def fail_after_images(_fraction: float, message: str) -> None:
@@ -475,7 +473,7 @@ def test_backfill_rebuilds_a_past_day_from_creation_and_labelling_dates(
     images = TrainingImageRepository(mongo_db)
     old = add_image(images, BLUE, seed=1)
     relabelled = add_image(images, None, seed=2)
-    add_image(images, RED_VAN, seed=3)  # created today: not in the past day
+    add_image(images, RED_TABBY, seed=3)  # created today: not in the past day
     day_before = datetime(2026, 11, 10, 12, tzinfo=UTC)
     collection = mongo_db["training_images"]
     for image_id in (old, relabelled):

@@ -12,12 +12,12 @@ from core.errors import UserError
 from core.labels import CAT_PHENOTYPE
 from core.services.web_import import import_web_images
 from core.web.providers import GoogleImageProvider, OpenverseProvider, parse_url_list
+from tests.label_helpers import BLUE
 from tests.web_api_server import FAKE_WEB_SLOW_S, GOOGLE_CX, GOOGLE_KEY, FakeWebServer
 
 MB = 1024 * 1024
 SLOW_S = FAKE_WEB_SLOW_S  # how long the fake server sleeps on "slow" requests
 TIMEOUT_S = 1.0  # generous for good images on a busy machine; slow ones still take SLOW_S
-BLUE = {"is_cat": True, "colour": "blue", "is_tabby": False, "pattern": "self", "is_pointed": False}
 
 
 pytestmark = pytest.mark.usefixtures("no_proxy")  # fixtures in tests/conftest.py

@@ -12,18 +12,7 @@ from core.ml.feature_cache import InMemoryFeatureStore, compute_missing_features
 from core.ml.model_builder import model_from_bytes, model_to_bytes
 from core.ml.training import HyperParameters, TrainingCallbacks, train
 
-SIZE = 96
-
-
-@pytest.fixture(scope="module")
-def weights_file(tmp_path_factory) -> str:
-    """MobileNetV2 weights saved the way an operator would provide them (random, but real)."""
-    model = keras.applications.MobileNetV2(
-        include_top=False, weights=None, input_shape=(SIZE, SIZE, 3)
-    )
-    path = tmp_path_factory.mktemp("weights") / "mobilenet_v2_96.weights.h5"
-    model.save_weights(path)
-    return str(path)
+SIZE = 96  # the input size of the `weights_file` fixture (tests/unit/conftest.py)
 
 
 @pytest.fixture

@@ -18,21 +18,20 @@ from core.images import (
     to_model_array,
 )
 from core.services.imports import hash_distances
-from tests.image_corpus import BLUE, CORPUS, RED, CorpusCase, encode, two_halves
+from tests.image_corpus import (
+    BLUE,
+    CORPUS,
+    PHONE,
+    RED,
+    CorpusCase,
+    encode,
+    photo_like,
+    two_halves,
+)
 
 GOOD = [pytest.param(case, id=case.name) for case in CORPUS if case.expected == "ok"]
 BAD = [pytest.param(case, id=case.name) for case in CORPUS if case.expected != "ok"]
-PHONE = (4000, 3000)  # a 12-megapixel phone photo
 MODEL_SIZE = 128
-
-
-def photo_like(size: tuple[int, int], seed: int = 0) -> Image.Image:
-    """Smooth colour blobs with a little grain: decodes and scales like a photo."""
-    rng = np.random.default_rng(seed)
-    coarse = Image.fromarray(rng.integers(0, 256, (9, 12, 3), dtype=np.uint8))
-    pixels = np.asarray(coarse.resize(size, Image.Resampling.BICUBIC), dtype=np.int16)
-    grain = rng.integers(-6, 7, (size[1], size[0], 1), dtype=np.int16)
-    return Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8))
 
 
 def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
