@@ -1,7 +1,9 @@
 """Browser tests: `streamlit run` servers on free ports and a headless Debian Chromium.
 
 `streamlit_server(script, env)` starts one server per (script, env) for the session and stops
-them all at the end; `browser_page` is a fresh 1280×900 page. Without /usr/bin/chromium the
+them all at the end; `fixed_model_breeder(name)` and `console_server(name, prepare, **env)` serve
+the breeder page or the console on a database of their own; `browser_page` is a fresh 1280×900
+page. Without /usr/bin/chromium the
 browser tests are skipped on a workstation and fail on CI (env CI set).
 
 Tests wait for conditions with Playwright's `expect` (`shows`, `wait_until_idle`), never for a
@@ -30,7 +32,7 @@ from pymongo.database import Database
 from core.config import free_port
 from core.db.indexes import ensure_all
 from tests.breeder_helpers import BREEDER_APP, add_fixed_model, showcase_outputs
-from tests.console_helpers import CONSOLE_APP
+from tests.console_helpers import CONSOLE_APP, PASSWORD
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -188,6 +190,17 @@ def streamlit_server(
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait()
+
+
+def sign_in(page: Page, url: str) -> None:
+    """Sign ann in through the console's form and wait for its first page."""
+    page.goto(url)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    wait_until_idle(page, component_values=1)  # the sign-in cookie's component reruns the app
+    page.get_by_role("textbox", name="Username").fill("ann")
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Training images")).to_have_count(1)
 
 
 Serve = Callable[..., tuple[str, Database]]

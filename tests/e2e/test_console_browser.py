@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 from pymongo.database import Database
 
@@ -21,6 +20,7 @@ from tests.e2e.conftest import (
     fresh,
     next_frames,
     shows,
+    sign_in,
     wait_until_idle,
 )
 
@@ -62,21 +62,6 @@ def wait_for_thumbnails(page: Page, count: int) -> None:
         arg=count,
     )
     wait_until_idle(page)
-
-
-def sign_in(page: Page, url: str) -> None:
-    """Sign ann in through the form and wait for the first page."""
-    page.goto(url)
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    wait_until_idle(page, component_values=1)  # the sign-in cookie's component reruns the app
-    page.get_by_role("textbox", name="Username").fill("ann")
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    try:
-        expect(page.get_by_role("heading", name="Training images")).to_have_count(1)
-    except (AssertionError, PlaywrightError):
-        shot(page, "sign-in-failed")
-        raise
 
 
 def shot(page: Page, name: str) -> Path:

@@ -17,7 +17,7 @@ from core.db.users import UserRepository
 from core.labels import CAT_PHENOTYPE
 from core.services.demo import add_demo_images
 from tests.console_helpers import PASSWORD
-from tests.e2e.conftest import ARTIFACTS, fresh, shows, wait_until_idle
+from tests.e2e.conftest import ARTIFACTS, fresh, shows, sign_in, wait_until_idle
 from tests.model_helpers import perfect_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -76,13 +76,7 @@ def open_page(page: Page, title: str) -> None:
 def test_start_a_tiny_run_watch_it_succeed_and_activate_its_model(console, browser_page) -> None:
     url, database = console
     page = browser_page
-    page.goto(url)
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    wait_until_idle(page, component_values=1)  # the sign-in cookie's component reruns the app
-    page.get_by_role("textbox", name="Username").fill("ann")
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Training images")).to_have_count(1, timeout=60_000)
+    sign_in(page, url)
 
     open_page(page, "Training")
     expect(fresh(page).get_by_role("combobox", name="Backbone", exact=True)).to_have_count(1)
