@@ -101,7 +101,7 @@ def test_start_a_tiny_run_watch_it_succeed_and_activate_its_model(console, brows
     assert run.status == "succeeded" and run.requested_by == "ann" and not run.is_model_activated
     charts = page.get_by_test_id("stVegaLiteChart").filter(has_text="Loss per epoch")
     expect(charts.first).to_be_visible()
-    assert page.get_by_role("button", name="Start training").is_enabled()
+    expect(page.get_by_role("button", name="Start training")).to_be_enabled()  # once idle
     page.get_by_role("heading", name="Latest run").scroll_into_view_if_needed()
     shot(page, "succeeded")
 
