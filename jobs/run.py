@@ -86,7 +86,7 @@ def _stop_like_ctrl_c(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def stop_run(runs: TrainingRunRepository, run_id: str, timeout_s: float = 30.0) -> None:
+def stop_run(runs: TrainingRunRepository, run_id: str, timeout_s: float = 5.0) -> None:
     """Cancel a training run this command started and wait for its job to end."""
     run = runs.get(run_id)
     if not run.is_active:
@@ -217,11 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up
-        if first_run:
-            stop_run(runs, first_run)
-        for child in children:
+        for child in children:  # the services stop side by side while the run is cancelled
             if child.poll() is None:
                 child.terminate()
+        if first_run:
+            stop_run(runs, first_run)
         for child in children:
             try:
                 child.wait(timeout=10)
