@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         print("=" * 72 + "\n", flush=True)
 
         signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+        # Ctrl-C stops everything even when a shell started us in the background with SIGINT
+        # ignored (which Python would otherwise keep)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print("A service stopped; stopping the others.", file=sys.stderr)
