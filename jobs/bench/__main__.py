@@ -11,11 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 from core.config import Settings
-from core.db.mongo import mongo_uri_for
 from jobs._cli import run_cli
 from jobs.bench import Row
 from jobs.bench import __doc__ as PACKAGE_DOC
-from jobs.bench.scratch import scratch_database
+from jobs.bench.scratch import bench_settings, scratch_database
 from jobs.bench.training import DEFAULT_IMAGES
 
 SECTIONS: dict[str, str] = {  # --only name: module in jobs/bench/ whose bench_rows() runs it
@@ -65,17 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.images < 50:
         parser.error(f"--images {args.images} is too few to train on; use at least 50.")
     chosen = [name for name in SECTIONS if name in (args.only or SECTIONS)]
-    settings = Settings.from_env()
-    settings.ensure_data_dir()
-    # one server for every section and the jobs they start (the embedded one unless configured)
-    settings = replace(settings, mongo_uri=mongo_uri_for(settings))
+    settings = bench_settings()
     results: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "when": time.ctime()}
     rows: list[Row] = []
     with scratch_database(settings, f"{settings.mongo_db}_bench") as database:
-        bench_settings = replace(settings, mongo_db=database.name)
+        in_scratch = replace(settings, mongo_db=database.name)
         for name in chosen:
             print(f"Running the {name} benchmarks…", flush=True)
-            section_rows, results[name] = run_section(name, bench_settings, args.images)
+            section_rows, results[name] = run_section(name, in_scratch, args.images)
             rows += section_rows
     if rows:
         print()

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,6 @@ from PIL import Image, ImageOps
 
 from core.config import Settings
 from core.db.models import ModelRepository
-from core.db.mongo import mongo_uri_for
 from core.db.training_images import TrainingImageRepository
 from core.demo.cats import draw_cat
 from core.demo.samples import DemoSample, demo_samples, encode_jpeg
@@ -36,7 +36,7 @@ from core.services.imports import NearDuplicateIndex, import_image
 from core.services.predictions import ActiveModelCache
 from jobs.bench import Row
 from jobs.bench.held_out import predicted_value
-from jobs.bench.scratch import scratch_database
+from jobs.bench.scratch import bench_settings, scratch_database
 from jobs.bench.training import train_once
 
 DEFAULT_PHOTOS = 1000
@@ -73,7 +73,7 @@ def phone_photos(count: int, seed: int) -> Iterator[tuple[DemoSample, bytes]]:
     grain = grain_field()
     samples = demo_samples(CAT_PHENOTYPE.name, count, seed=seed)
     with ThreadPoolExecutor() as pool:  # Pillow and numpy release the GIL while they work
-        while batch := [sample for _, sample in zip(range(WINDOW), samples, strict=False)]:
+        while batch := list(islice(samples, WINDOW)):
             photos = pool.map(lambda sample: as_phone_photo(sample.image, grain), batch)
             yield from zip(batch, photos, strict=True)
 
@@ -197,10 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.photos < 50:
         parser.error(f"--photos {args.photos} is too few to train on; use at least 50.")
-    settings = Settings.from_env()
-    settings.ensure_data_dir()
-    settings = replace(settings, mongo_uri=mongo_uri_for(settings))  # one server for the jobs too
-    numbers = measure_phone_training(settings, args.photos)
+    numbers = measure_phone_training(bench_settings(), args.photos)
     for key, value in numbers.items():
         print(f"{key:10s} {value}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 from uuid import uuid4
 
@@ -14,6 +15,14 @@ from core.db.indexes import ensure_all as ensure_indexes
 from core.db.models import ModelRepository
 from core.db.mongo import connect, mongo_uri_for
 from core.labels import LabelSchema
+
+
+def bench_settings() -> Settings:
+    """Settings from the environment, the data folder made, and one MongoDB server (the embedded
+    one unless configured) for every section and the jobs they start."""
+    settings = Settings.from_env()
+    settings.ensure_data_dir()
+    return replace(settings, mongo_uri=mongo_uri_for(settings))
 
 
 @contextmanager
