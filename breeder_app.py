@@ -16,6 +16,7 @@ import streamlit as st
 
 from app_shared.resources import MongoKey, database_for, get_settings, model_cache_for, mongo_key
 from breeder_litter import show_litter_planner
+from core.config import Settings
 from core.db.predictions import PredictionRepository
 from core.errors import ServiceUnavailableError, UserError
 from core.images import IMAGE_SUFFIXES
@@ -252,6 +253,16 @@ text = breeder.page_text(settings.schema)
 st.set_page_config(page_title=text.title, page_icon=":material/pets:")
 show_header(text)
 
+
+def show_litter_planner_only(settings: Settings) -> None:
+    """Without a model the litter planner still works from words and genotypes (cats only)."""
+    if settings.schema.gate is not None:
+        show_litter_planner(
+            None, max_upload_mb=settings.max_upload_mb, max_bytes=settings.max_upload_bytes
+        )
+    st.stop()
+
+
 key = mongo_key(settings)
 try:
     database = database_for(key)
@@ -259,7 +270,7 @@ try:
         loaded = breeder.active_model(model_cache_for(key))
 except ServiceUnavailableError as err:
     show_unavailable(err)
-    st.stop()
+    show_litter_planner_only(settings)
 except UserError as err:
     show_setup_error(err)
     st.stop()
@@ -268,7 +279,7 @@ if loaded is None:
         "The identifier is not ready yet: no model has been trained. Please come back soon.",
         icon=":material/pets:",
     )
-    st.stop()
+    show_litter_planner_only(settings)
 schema = loaded.record.schema
 predictions = PredictionRepository(database)
 

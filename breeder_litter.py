@@ -32,12 +32,14 @@ EXAMPLES = {
 SEX_TITLES = {"male": ":material/male: Male kittens", "female": ":material/female: Female kittens"}
 
 
-def show_litter_planner(loaded: LoadedModel, *, max_upload_mb: int, max_bytes: int) -> None:
-    """The page's second section: the two parents, the button, and the last good plan."""
+def show_litter_planner(loaded: LoadedModel | None, *, max_upload_mb: int, max_bytes: int) -> None:
+    """The page's second section: the two parents, the button, and the last good plan; without
+    a model (none trained yet, or the database down) parents are given in words or genotype."""
     st.divider()
     st.header("Plan a litter", anchor=False)
+    by_photo = "by a photo, " if loaded is not None else ""
     st.markdown(
-        "Give the sire and the dam by a photo, by their coat in words or by genotype, and see "
+        f"Give the sire and the dam {by_photo}by their coat in words or by genotype, and see "
         "the kittens' coats to expect, with their odds, for the males and the females."
     )
     sire_column, dam_column = st.columns(2, gap="medium")
@@ -61,22 +63,23 @@ def show_litter_planner(loaded: LoadedModel, *, max_upload_mb: int, max_bytes: i
 
 
 def parent_input(
-    role: str, loaded: LoadedModel, *, max_upload_mb: int, max_bytes: int
+    role: str, loaded: LoadedModel | None, *, max_upload_mb: int, max_bytes: int
 ) -> ParentSpec | None:
     """One parent's box: a photo, words or a genotype, then carriers and lab results."""
     with st.container(border=True, key=f"litter_{role}"):
         st.subheader(ROLES[role], anchor=False)
+        modes = [PHOTO, WORDS, GENOTYPE] if loaded is not None else [WORDS, GENOTYPE]
         mode = st.segmented_control(
             f"How do you know the {role}'s coat?",
-            [PHOTO, WORDS, GENOTYPE],
-            default=PHOTO,
+            modes,
+            default=modes[0],
             required=True,
             key=f"litter_{role}_mode",
         )
         words, genotype = EXAMPLES[role]
         coat: str | CoatForm | None = None
         genotype_text = ""
-        if mode == PHOTO:
+        if mode == PHOTO and loaded is not None:
             coat = photo_form(role, loaded, max_upload_mb=max_upload_mb, max_bytes=max_bytes)
         elif mode == WORDS:
             coat = st.text_input(

@@ -15,7 +15,7 @@ from pymongo.database import Database
 from streamlit.testing.v1 import AppTest
 
 from breeder_litter import GENOTYPE, WORDS
-from core.config import Settings
+from core.config import Settings, free_port
 from core.db.predictions import PredictionRepository
 from tests.breeder_helpers import (
     add_fixed_model,
@@ -193,6 +193,51 @@ def test_a_parent_photo_that_is_not_a_cat_is_refused_in_one_sentence(page, mongo
         "the coat in words."
     )
     assert not [box for box in at.selectbox if box.key.startswith("litter_dam_")]
+
+
+def test_without_a_model_parents_are_given_in_words_or_genotype(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    breeder_env(monkeypatch, settings)  # no model trained yet: nothing to read a photo with
+    at = breeder_app()
+    assert "not ready yet" in at.info[0].value
+    assert at.segmented_control(key="litter_sire_mode").options == ["Words", "Genotype"]
+    assert not at.file_uploader
+
+    describe(at, "sire", words="blue")
+    describe(at, "dam", genotype="X^o X^o BB dd aa ss CC ww")  # no b, cs or W
+    at = plan(at)
+
+    assert_no_exception(at)
+    males, females = tables(at)
+    assert share(males, ("blue",)) == pytest.approx(1)  # dilute x dilute: all dilute
+    assert share(females, ("blue",)) == pytest.approx(1)
+
+
+def test_with_the_database_down_the_planner_still_plans_from_words(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    breeder_env(monkeypatch, settings, MONGO_URI=f"mongodb://127.0.0.1:{free_port()}")
+    at = breeder_app()
+    assert "cannot reach its database" in at.error[0].value
+    describe(at, "sire", words="black")
+    describe(at, "dam", words="red")
+    at = plan(at)
+
+    assert_no_exception(at)
+    males, females = tables(at)
+    assert share(males, ("red", "cream")) == pytest.approx(1)  # a son's only X is his mother's
+    assert females["kitten"].str.contains("tortie").all()
+
+
+def test_a_dog_page_without_a_model_offers_no_litter_planner(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    breeder_env(monkeypatch, settings, LABEL_SCHEMA="dog_breed")
+    at = breeder_app()
+    assert_no_exception(at)
+    assert "not ready yet" in at.info[0].value
+    assert "Plan a litter" not in [header.value for header in at.header]
 
 
 def test_litter_section_source_is_thin() -> None:
