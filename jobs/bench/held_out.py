@@ -1,6 +1,7 @@
 """Held-out section: the active model on demo images of a seed it never saw, and on made-up images.
 
-Reports held-out accuracy per trait beside the validation accuracy stored with the model, the
+Held-out images go the way a breeder's photo goes (JPEG bytes, decoded like the API). Reports
+held-out accuracy per trait beside the validation accuracy stored with the model, the
 AUROC of the unfamiliar-image score (validation figure and on these images), and the share of
 made-up images (noise, textures, documents, scenes) answered with a confident coat.
 """
@@ -10,16 +11,20 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from core.config import Settings
 from core.db.models import ModelRepository
 from core.db.mongo import connect, mongo_uri_for
-from core.demo.samples import demo_samples
+from core.demo.samples import DemoSample, demo_samples, encode_jpeg
+from core.images import decode_photo
 from core.ml.ood import auroc
 from core.ml.unfamiliar_images import unfamiliar_images
 from core.services.predictions import ActiveModelCache
 from jobs.bench import Row
 
 if TYPE_CHECKING:
+    from core.db.models import ModelRecord
     from core.labels import LabelSchema
     from core.ml.prediction import PredictionResult
 
@@ -28,6 +33,14 @@ HELD_OUT_IMAGES = 300
 MADE_UP_IMAGES = 120
 MADE_UP_SEED = 4242  # not the seed training picks its threshold with
 BATCH = 32
+
+
+def as_uploaded(sample: DemoSample, record: ModelRecord) -> np.ndarray:
+    """The model input of a demo image sent as a breeder would: JPEG bytes, decoded like the API."""
+    photo = decode_photo(
+        encode_jpeg(sample.image), model_size=record.image_size, resize_mode=record.resize_mode
+    )
+    return photo.model_array
 
 
 def predicted_value(result: PredictionResult, trait: str) -> str | bool:
@@ -61,7 +74,7 @@ def measure_held_out(
     held_out: list[PredictionResult] = []
     for start in range(0, len(samples), BATCH):
         part = samples[start : start + BATCH]
-        held_out += predictor.predict_images([sample.image for sample in part])
+        held_out += predictor.predict_arrays(np.stack([as_uploaded(s, record) for s in part]))
     strange = predictor.predict_arrays(
         unfamiliar_images(made_up, record.image_size, seed=MADE_UP_SEED)
     )
