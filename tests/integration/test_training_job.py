@@ -253,11 +253,11 @@ def test_frozen_backbone_run_caches_features_and_deleting_its_model_removes_them
 
     weights = tmp_path / "mobilenet_v2.weights.h5"
     keras.applications.MobileNetV2(
-        include_top=False, weights=None, input_shape=(96, 96, 3)
+        include_top=False, weights=None, input_shape=(48, 48, 3)
     ).save_weights(weights)
     frozen = Settings(**{**settings.__dict__, "backbone_weights": str(weights)})
     runs, models = TrainingRunRepository(mongo_db), ModelRepository(mongo_db)
-    params = {**TINY, "backbone": "mobilenet_v2", "image_size": 96}
+    params = {**TINY, "backbone": "mobilenet_v2", "image_size": 48}
     first = start_training_run(runs, lambda args: None, params, requested_by="ann")
     assert run_training_job(mongo_db, first, schema=CAT_PHENOTYPE, settings=frozen) == "succeeded"
     features = FeatureRepository(mongo_db)
