@@ -4,7 +4,6 @@ import streamlit as st
 
 from admin_app.auth import (
     UNEXPECTED_ERROR,
-    make_authenticator,
     request_sign_out,
     session_user,
     sign_in_page,
@@ -23,8 +22,7 @@ except UserError as err:
     st.error(escape_markdown(err))
     st.stop()
 
-authenticator = make_authenticator(users)
-user = session_user(authenticator, users)
+user = session_user(users)
 
 if user is None:
 

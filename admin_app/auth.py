@@ -149,12 +149,17 @@ def make_authenticator(users: UserRepository) -> stauth.Authenticate:
     )
 
 
-def session_user(authenticator: stauth.Authenticate, users: UserRepository) -> User | None:
+def session_user(users: UserRepository) -> User | None:
     """The signed-in user of this session (after a sign-out request, a cookie sign-in or an
-    expired session), or None; refreshes the activity time."""
+    expired session), or None; refreshes the activity time.
+
+    The cookie is read from the request (st.context); streamlit-authenticator's invisible cookie
+    component, which writes and deletes it, is rendered only for a signed-in session: on the
+    sign-in page its late first value would rerun the app and could swallow a Sign in click.
+    """
     if st.session_state.pop(SIGN_OUT_KEY, False):
         if st.session_state.get(AUTH_STATUS_KEY):
-            authenticator.logout(location="unrendered")  # also deletes the cookie
+            make_authenticator(users).logout(location="unrendered")  # also deletes the cookie
         end_session()
         return None
     if st.session_state.get(AUTH_STATUS_KEY) is not True and not st.session_state.get("logout"):
@@ -165,7 +170,7 @@ def session_user(authenticator: stauth.Authenticate, users: UserRepository) -> U
     check = check_session(st.session_state, users, now=time.time(), timeout_minutes=timeout)
     if check.user is None:
         if st.session_state.get(AUTH_STATUS_KEY):
-            authenticator.logout(location="unrendered")
+            make_authenticator(users).logout(location="unrendered")
         end_session()
         if check.has_expired:
             st.session_state["sign_in_note"] = expired_message(timeout)
@@ -173,6 +178,7 @@ def session_user(authenticator: stauth.Authenticate, users: UserRepository) -> U
             st.session_state["sign_in_note"] = REVOKED_MESSAGE
         return None
     st.session_state[LAST_ACTIVITY_KEY] = time.time()
+    authenticator = make_authenticator(users)  # keeps its component mounted while signed in
     if st.session_state.pop(SET_COOKIE_KEY, False):
         _set_cookie(authenticator, check.user, lifetime_s=timeout * 60)
     return check.user

@@ -254,6 +254,16 @@ def test_signing_in_with_the_right_password_opens_the_console(console: Database)
     assert "Signed in as **ann** (admin)" in [c.value for c in at.sidebar.caption]
 
 
+def test_the_cookie_component_is_on_signed_in_pages_only(console: Database) -> None:
+    """Its first value reruns the app: on the sign-in page that rerun could swallow a click."""
+    at = console_test().run()
+    assert at.get("component_instance") == []
+
+    submit_sign_in(at, "ann", PASSWORD)
+    assert [t.value for t in at.title] == ["Training images"]
+    assert at.get("component_instance") != []  # writes the sign-in cookie
+
+
 def test_a_wrong_password_is_refused_and_five_lock_the_account(console: Database) -> None:
     at = console_test().run()
 
