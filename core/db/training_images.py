@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,6 +30,9 @@ def ensure_indexes(database: Database) -> None:
     images.create_index([("created_at", DESCENDING)])
     images.create_index("is_labelled")
     images.create_index("source")
+    # the grid's unfiltered counts group on these: nx-27017 answers a $group from the index
+    images.create_index("label")
+    images.create_index("near_duplicate_of")
 
 
 @dataclass(frozen=True)
@@ -115,15 +119,38 @@ class ImageFacts:
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> ImageFacts:
-        near = doc.get("near_duplicate_of")
         return cls(
             id=str(doc["_id"]),
             is_labelled=bool(doc.get("is_labelled")),
             label=stored_label(doc.get("label")),
-            source=doc.get("source") or "upload",
+            source=stored_source(doc.get("source")),
             created_at=as_datetime(doc.get("created_at")) or datetime.min.replace(tzinfo=UTC),
-            is_near_duplicate=isinstance(near, str) and bool(near),
+            is_near_duplicate=is_near_duplicate(doc.get("near_duplicate_of")),
         )
+
+
+@dataclass(frozen=True)
+class ImageTally:
+    """How many images have each status, source, duplicate flag and whole label."""
+
+    is_labelled: Counter  # True/False -> images
+    source: Counter  # source -> images
+    is_near_duplicate: Counter  # True/False -> images
+    labels: list[tuple[Label, int]]  # each distinct stored label with its images
+
+    @property
+    def total(self) -> int:
+        return sum(self.is_labelled.values())
+
+
+def stored_source(value: Any) -> str:
+    """An image's source as filters see it (documents from before sources count as uploads)."""
+    return value or "upload"
+
+
+def is_near_duplicate(near_duplicate_of: Any) -> bool:
+    """Whether a stored `near_duplicate_of` names another image."""
+    return isinstance(near_duplicate_of, str) and bool(near_duplicate_of)
 
 
 def stored_label(value: Any) -> Label:
@@ -162,6 +189,11 @@ class ImageFilter:
     created_from: date | None = None
     created_to: date | None = None
     is_near_duplicate: bool | None = None
+
+    @property
+    def is_everything(self) -> bool:
+        """True when no part of the filter is set: every image matches."""
+        return not self.to_query()
 
     def to_query(self) -> dict[str, Any]:
         query: dict[str, Any] = {}
@@ -342,6 +374,26 @@ class TrainingImageRepository:
         else:  # nx-27017 answers an aggregation about four times faster than the same find
             cursor = self._images.aggregate([{"$project": FACT_FIELDS}])
         return [ImageFacts.from_document(doc) for doc in cursor]
+
+    def tally(self) -> ImageTally:
+        """Images per status, source, duplicate flag and label, counted on the server.
+
+        One `$group` per field, each answered from that field's index (nx-27017 takes ~20 ms
+        each at 20,000 images, where reading every image's facts takes ~2 s).
+        """
+        is_labelled, source, near = Counter(), Counter(), Counter()
+        for value, images in self._grouped("is_labelled"):
+            is_labelled[bool(value)] += images  # nx-27017 gives back 1/0
+        for value, images in self._grouped("source"):
+            source[stored_source(value)] += images
+        for value, images in self._grouped("near_duplicate_of"):
+            near[is_near_duplicate(value)] += images
+        labels = [(stored_label(value), images) for value, images in self._grouped("label")]
+        return ImageTally(is_labelled, source, near, labels)
+
+    def _grouped(self, field_name: str) -> list[tuple[Any, int]]:
+        pipeline = [{"$group": {"_id": f"${field_name}", "images": {"$sum": 1}}}]
+        return [(doc["_id"], doc["images"]) for doc in self._images.aggregate(pipeline)]
 
     def estimated_count(self) -> int:
         """The number of images from the collection's metadata (fast, no scan)."""
