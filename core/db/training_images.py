@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 
 from core.clock import as_datetime, utcnow
 from core.db.files import FileStore
-from core.db.mongo import created_between, to_object_id
+from core.db.mongo import created_between, in_one_transaction, to_object_id
 from core.errors import NotFoundError
 from core.labels import Label, LabelSchema
 
@@ -219,6 +219,7 @@ class TrainingImageRepository:
     """Training images: bytes in GridFS, one document per image in `training_images`."""
 
     def __init__(self, database: Database) -> None:
+        self._database = database
         self._images = database[COLLECTION]
         self._features = database["image_features"]
         self._files = FileStore(database)
@@ -329,7 +330,7 @@ class TrainingImageRepository:
 
         The only writer of labels: `is_labelled` follows the schema, and the history entry is
         added with `$addToSet`, not `$push`, which nx-27017 stores as JSON text (entries carry a
-        timestamp, so nothing is merged away).
+        timestamp, so nothing is merged away). One transaction per call where the server has them.
         """
         if not labels:
             return 0
@@ -351,7 +352,12 @@ class TrainingImageRepository:
             )
             for image_id, label in labels.items()
         ]
-        return self._images.bulk_write(operations, ordered=False).matched_count
+        return in_one_transaction(
+            self._database,
+            lambda session: (
+                self._images.bulk_write(operations, ordered=False, session=session).matched_count
+            ),
+        )
 
     def apply_label(
         self, image_ids: Sequence[str], update: Mapping[str, Any], schema: LabelSchema, *, by: str
