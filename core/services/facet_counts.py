@@ -18,12 +18,8 @@ from typing import Any
 
 from bson import ObjectId
 
-from core.db.training_images import (
-    ImageFacts,
-    ImageFilter,
-    ImageTally,
-    TrainingImageRepository,
-)
+from core.db.training_image_records import ImageFacts, ImageTally
+from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.labels import Label, LabelSchema
 from core.services.filters import DUPLICATE_CHOICES
 

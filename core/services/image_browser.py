@@ -14,12 +14,8 @@ from typing import Any
 
 from pymongo.database import Database
 
-from core.db.training_images import (
-    ImageFacts,
-    ImageFilter,
-    TrainingImage,
-    TrainingImageRepository,
-)
+from core.db.training_image_records import ImageFacts, TrainingImage
+from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.errors import UserError
 from core.labels import Label, LabelSchema
 from core.services.facet_counts import FacetCounts, FactsCache, count_facets, tally_counts
