@@ -178,7 +178,7 @@ class FactsCache:
             return list(self._rows.values())
 
     def read_ahead(self) -> None:
-        """Start reading every image's facts in the background, unless read or being read."""
+        """Start reading every image's facts in the background (when refreshes run there)."""
         with self._lock:
             if self._rows is None and self._in_background:
                 self._refresh(self._clock())
