@@ -72,7 +72,7 @@ def get_engine() -> Engine:
 
 @st.cache_resource(show_spinner=False)
 def _image_browser(key: MongoKey, schema_name: str) -> ImageBrowser:
-    return ImageBrowser(database_for(key), get_schema(schema_name))
+    return ImageBrowser(database_for(key), get_schema(schema_name), totals_from_server=True)
 
 
 def get_image_browser() -> ImageBrowser:

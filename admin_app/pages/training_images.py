@@ -258,3 +258,4 @@ def grid_section(matching: int) -> None:
 
 
 grid_section(counts.matching)
+browser.read_ahead()  # the page is shown: read what filtered counts need before a filter is chosen

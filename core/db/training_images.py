@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-from bson import ObjectId, json_util
+from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from core.clock import as_datetime, utcnow
+from core.clock import utcnow
 from core.db.files import FileStore
-from core.db.mongo import created_between, to_object_id
+from core.db.mongo import created_between, in_one_transaction, to_object_id
+from core.db.training_image_records import (
+    ImageFacts,
+    ImageTally,
+    NewImage,
+    TrainingImage,
+    is_near_duplicate,
+    stored_label,
+    stored_source,
+)
 from core.errors import NotFoundError
 from core.labels import Label, LabelSchema
 
@@ -29,127 +39,9 @@ def ensure_indexes(database: Database) -> None:
     images.create_index([("created_at", DESCENDING)])
     images.create_index("is_labelled")
     images.create_index("source")
-
-
-@dataclass(frozen=True)
-class NewImage:
-    """What an import knows about one decoded image before it is stored."""
-
-    filename: str
-    data: bytes
-    sha256: str
-    thumbnail: bytes
-    width: int
-    height: int
-    format: str
-    perceptual_hash: str
-    source: str
-    label: Label = field(default_factory=dict)
-    is_labelled: bool = False
-    labelled_by: str | None = None
-    source_url: str | None = None
-    licence: str | None = None
-    creator: str | None = None
-    near_duplicate_of: str | None = None
-
-
-@dataclass(frozen=True)
-class TrainingImage:
-    id: str
-    filename: str
-    sha256: str
-    width: int
-    height: int
-    format: str
-    source: str
-    label: Label
-    is_labelled: bool
-    created_at: datetime
-    image_file: ObjectId
-    thumbnail_file: ObjectId | None
-    perceptual_hash: str | None = None
-    near_duplicate_of: str | None = None
-    source_url: str | None = None
-    licence: str | None = None
-    creator: str | None = None
-    labelled_at: datetime | None = None
-    labelled_by: str | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> TrainingImage:
-        return cls(
-            id=str(doc["_id"]),
-            filename=doc.get("filename", ""),
-            sha256=doc["sha256"],
-            width=doc.get("width", 0),
-            height=doc.get("height", 0),
-            format=doc.get("format", ""),
-            source=doc.get("source", "upload"),
-            label=stored_label(doc.get("label")),
-            is_labelled=bool(doc.get("is_labelled")),
-            created_at=doc["created_at"],
-            image_file=doc["image"],
-            thumbnail_file=doc.get("thumbnail"),
-            perceptual_hash=doc.get("perceptual_hash"),
-            near_duplicate_of=doc.get("near_duplicate_of"),
-            source_url=doc.get("source_url"),
-            licence=doc.get("licence"),
-            creator=doc.get("creator"),
-            labelled_at=as_datetime(doc.get("labelled_at")),
-            labelled_by=doc.get("labelled_by"),
-            history=[e for e in map(history_entry, doc.get("history") or []) if e is not None],
-        )
-
-
-@dataclass(frozen=True)
-class ImageFacts:
-    """What filters look at for one image (one row of the scan behind the grid's counts)."""
-
-    id: str
-    is_labelled: bool
-    label: Mapping[str, Any]
-    source: str
-    created_at: datetime
-    is_near_duplicate: bool
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> ImageFacts:
-        near = doc.get("near_duplicate_of")
-        return cls(
-            id=str(doc["_id"]),
-            is_labelled=bool(doc.get("is_labelled")),
-            label=stored_label(doc.get("label")),
-            source=doc.get("source") or "upload",
-            created_at=as_datetime(doc.get("created_at")) or datetime.min.replace(tzinfo=UTC),
-            is_near_duplicate=isinstance(near, str) and bool(near),
-        )
-
-
-def stored_label(value: Any) -> Label:
-    """A label as stored, with the 1/0 that nx-27017 gives back for booleans made bool again."""
-    if isinstance(value, str):  # a sub-document an aggregation hands back as JSON text
-        value = _json_document(value)
-    label = value if isinstance(value, Mapping) else {}
-    return {
-        trait: bool(v) if isinstance(v, int) and not isinstance(v, bool) else v
-        for trait, v in label.items()
-    }
-
-
-def history_entry(entry: Any) -> dict[str, Any] | None:
-    """One history entry as a document (nx-27017 stores `$push`-ed documents as JSON text)."""
-    if isinstance(entry, str):
-        entry = _json_document(entry) or {"action": entry}
-    return dict(entry) if isinstance(entry, Mapping) else None
-
-
-def _json_document(text: str) -> Mapping[str, Any] | None:
-    try:
-        value = json_util.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, Mapping) else None
+    # the grid's unfiltered counts group on these: nx-27017 answers a $group from the index
+    images.create_index("label")
+    images.create_index("near_duplicate_of")
 
 
 @dataclass(frozen=True)
@@ -162,6 +54,11 @@ class ImageFilter:
     created_from: date | None = None
     created_to: date | None = None
     is_near_duplicate: bool | None = None
+
+    @property
+    def is_everything(self) -> bool:
+        """True when no part of the filter is set: every image matches."""
+        return not self.to_query()
 
     def to_query(self) -> dict[str, Any]:
         query: dict[str, Any] = {}
@@ -187,6 +84,7 @@ class TrainingImageRepository:
     """Training images: bytes in GridFS, one document per image in `training_images`."""
 
     def __init__(self, database: Database) -> None:
+        self._database = database
         self._images = database[COLLECTION]
         self._features = database["image_features"]
         self._files = FileStore(database)
@@ -297,7 +195,7 @@ class TrainingImageRepository:
 
         The only writer of labels: `is_labelled` follows the schema, and the history entry is
         added with `$addToSet`, not `$push`, which nx-27017 stores as JSON text (entries carry a
-        timestamp, so nothing is merged away).
+        timestamp, so nothing is merged away). One transaction per call where the server has them.
         """
         if not labels:
             return 0
@@ -319,7 +217,12 @@ class TrainingImageRepository:
             )
             for image_id, label in labels.items()
         ]
-        return self._images.bulk_write(operations, ordered=False).matched_count
+        return in_one_transaction(
+            self._database,
+            lambda session: (
+                self._images.bulk_write(operations, ordered=False, session=session).matched_count
+            ),
+        )
 
     def apply_label(
         self, image_ids: Sequence[str], update: Mapping[str, Any], schema: LabelSchema, *, by: str
@@ -342,6 +245,26 @@ class TrainingImageRepository:
         else:  # nx-27017 answers an aggregation about four times faster than the same find
             cursor = self._images.aggregate([{"$project": FACT_FIELDS}])
         return [ImageFacts.from_document(doc) for doc in cursor]
+
+    def tally(self) -> ImageTally:
+        """Images per status, source, duplicate flag and label, counted on the server.
+
+        One `$group` per field, each answered from that field's index (nx-27017 takes ~20 ms
+        each at 20,000 images, where reading every image's facts takes ~2 s).
+        """
+        is_labelled, source, near = Counter(), Counter(), Counter()
+        for value, images in self._grouped("is_labelled"):
+            is_labelled[bool(value)] += images  # nx-27017 gives back 1/0
+        for value, images in self._grouped("source"):
+            source[stored_source(value)] += images
+        for value, images in self._grouped("near_duplicate_of"):
+            near[is_near_duplicate(value)] += images
+        labels = [(stored_label(value), images) for value, images in self._grouped("label")]
+        return ImageTally(is_labelled, source, near, labels)
+
+    def _grouped(self, field_name: str) -> list[tuple[Any, int]]:
+        pipeline = [{"$group": {"_id": f"${field_name}", "images": {"$sum": 1}}}]
+        return [(doc["_id"], doc["images"]) for doc in self._images.aggregate(pipeline)]
 
     def estimated_count(self) -> int:
         """The number of images from the collection's metadata (fast, no scan)."""

@@ -14,15 +14,11 @@ from typing import Any
 
 from pymongo.database import Database
 
-from core.db.training_images import (
-    ImageFacts,
-    ImageFilter,
-    TrainingImage,
-    TrainingImageRepository,
-)
+from core.db.training_image_records import ImageFacts, TrainingImage
+from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.errors import UserError
 from core.labels import Label, LabelSchema
-from core.services.facet_counts import FacetCounts, FactsCache, count_facets
+from core.services.facet_counts import FacetCounts, FactsCache, count_facets, tally_counts
 from core.services.filters import describe_update
 from core.services.labelling import (
     BulkOutcome,
@@ -50,7 +46,9 @@ class ImageBrowser:
     """Pages, counts and bulk actions over the training images of one database.
 
     One instance is shared by every session of an app process (thread-safe), so the cached scan
-    behind the counts is paid once, not once per visitor.
+    behind the counts is paid once, not once per visitor. With `totals_from_server`, the
+    unfiltered view's counts and the values seen come from the server's tally (fast and current),
+    so the first page after start does not wait for the scan: only a filter reads it.
     """
 
     def __init__(
@@ -62,10 +60,12 @@ class ImageBrowser:
         batch_size: int = BATCH_SIZE,
         clock: Callable[[], float] = time.time,
         refresh_in_background: bool = True,
+        totals_from_server: bool = False,
     ) -> None:
         self.repository = TrainingImageRepository(database)
         self.schema = schema
         self.batch_size = batch_size
+        self.totals_from_server = totals_from_server
         self.cache = FactsCache(
             self.repository,
             max_age_s=max_age_s,
@@ -83,17 +83,29 @@ class ImageBrowser:
         """Look for images added elsewhere before the next counts (after an import)."""
         self.cache.recheck()
 
+    def read_ahead(self) -> None:
+        """Read the facts behind filtered counts in the background (call after a page is shown)."""
+        self.cache.read_ahead()
+
     def facts(self) -> list[ImageFacts]:
         return self.cache.rows()
 
     def counts(self, image_filter: ImageFilter) -> FacetCounts:
-        counts = count_facets(self.facts(), image_filter, self.schema)
-        counts.scanned_at = self.cache.scanned_at
+        if self.totals_from_server and image_filter.is_everything:
+            counts = tally_counts(self.cache.tally(), self.schema)
+            counts.scanned_at = self.cache.tallied_at
+        else:
+            counts = count_facets(self.facts(), image_filter, self.schema)
+            counts.scanned_at = self.cache.scanned_at
         return counts
 
     def seen_values(self, trait: str) -> list[str]:
         """Values of a trait found in the training set (the breeds of an open schema)."""
-        return sorted({str(r.label[trait]) for r in self.facts() if r.label.get(trait)})
+        if self.totals_from_server:
+            labels = [label for label, _ in self.cache.tally().labels]
+        else:
+            labels = [row.label for row in self.facts()]
+        return sorted({str(label[trait]) for label in labels if label.get(trait)})
 
     def page(
         self, image_filter: ImageFilter, *, page: int, page_size: int, matching: int

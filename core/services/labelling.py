@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.db.mongo import to_object_id
-from core.db.training_images import TrainingImage
+from core.db.training_image_records import TrainingImage
 from core.errors import UserError
 from core.labels import Label, LabelSchema
 from core.text import plural

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from core.db.files import FileStore
 from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.errors import UserError
 from core.labels import CAT_PHENOTYPE, DOG_BREED
+from core.services.facet_counts import FacetCounts, count_facets
 from core.services.filters import DUPLICATE_CHOICES, build_filter
 from core.services.image_browser import ImageBrowser
 from core.services.imports import NearDuplicateIndex, import_image
@@ -240,6 +242,99 @@ def test_refresh_counts_reads_everything_again(mongo_db: Database) -> None:
     browser.counts(ImageFilter())
 
     assert browser.cache.scans == 2
+
+
+def scanned_counts(browser: ImageBrowser, image_filter: ImageFilter) -> FacetCounts:
+    """The counts from a fresh read of every image's facts (what the tally must equal)."""
+    counts = count_facets(browser.repository.facts(), image_filter, browser.schema)
+    return replace(counts, scanned_at=0.0)
+
+
+def tallied_counts(browser: ImageBrowser) -> FacetCounts:
+    return replace(browser.counts(ImageFilter()), scanned_at=0.0)
+
+
+def test_unfiltered_counts_from_the_server_tally_without_reading_every_image(
+    mongo_db: Database, ids: dict[str, str]
+) -> None:
+    browser = ImageBrowser(mongo_db, CAT_PHENOTYPE, totals_from_server=True)
+    add_images(browser.repository, [RED_TABBY], source="web_search", first_seed=40)
+    index = NearDuplicateIndex()
+    for seed, size in ((7, (160, 120)), (7, (192, 160))):
+        import_image(
+            browser.repository, jpeg_bytes(seed, size=size), f"{size}.jpg", source="folder",
+            schema=CAT_PHENOTYPE, near_duplicates=index,
+        )  # fmt: skip
+
+    counts = browser.counts(ImageFilter())
+
+    assert (counts.total, counts.matching) == (10, 10)
+    assert (counts.for_status("labelled"), counts.for_status("unlabelled")) == (5, 5)
+    assert (counts.for_source("upload"), counts.for_source("web_search")) == (7, 1)
+    assert counts.for_source("folder") == 2
+    assert counts.for_duplicates(DUPLICATE_CHOICES[1]) == 1
+    assert (counts.for_trait("colour", "blue"), counts.for_trait("colour", "red")) == (3, 2)
+    assert (counts.for_trait("is_cat", True), counts.for_trait("is_cat", None)) == (5, 10)
+    assert tallied_counts(browser) == scanned_counts(browser, ImageFilter())
+    assert browser.cache.scans == 0
+    assert browser.counts(build_filter(CAT_PHENOTYPE, status="labelled")).matching == 5
+    assert browser.cache.scans == 1  # a filter reads the facts
+
+
+def test_unfiltered_counts_stay_exact_after_adds_labels_and_deletes(mongo_db: Database) -> None:
+    now = [1000.0]
+    browser = ImageBrowser(mongo_db, CAT_PHENOTYPE, clock=lambda: now[0], totals_from_server=True)
+    elsewhere = TrainingImageRepository(mongo_db)  # an import or another console process
+    first, second, third = add_images(browser.repository, [None, None, BLUE])
+    assert tallied_counts(browser).for_status("unlabelled") == 2
+
+    add_images(elsewhere, [NOT_CAT, None], first_seed=20)
+    browser.recheck()  # what the import page does after an import
+    after_add = tallied_counts(browser)
+    browser.apply_label([first], {"is_cat": True, "colour": "cream"}, by="ann")
+    after_label = tallied_counts(browser)
+    browser.mark_not_cat([second], by="ann")
+    after_mark = tallied_counts(browser)
+    browser.delete([third])
+    after_delete = tallied_counts(browser)
+
+    assert (after_add.total, after_add.for_trait("is_cat", False)) == (5, 1)
+    assert after_label.for_trait("colour", "cream") == 1
+    assert (after_mark.for_trait("is_cat", False), after_mark.for_status("labelled")) == (2, 3)
+    assert after_delete.total == 4
+    assert after_delete == scanned_counts(browser, ImageFilter())
+
+    elsewhere.apply_label([first], {"colour": "blue"}, CAT_PHENOTYPE, by="bob")
+    now[0] += 5  # the next page render, more than RECHECK_AFTER_S later
+    assert tallied_counts(browser) == scanned_counts(browser, ImageFilter())
+    assert browser.cache.scans == 0
+
+
+def test_seen_values_come_from_the_tally_and_follow_our_labels(mongo_db: Database) -> None:
+    browser = ImageBrowser(mongo_db, DOG_BREED, totals_from_server=True)
+    ids = add_images(
+        browser.repository, [{"breed": "beagle"}, {"breed": "whippet"}, None], schema=DOG_BREED
+    )
+    assert browser.seen_values("breed") == ["beagle", "whippet"]
+
+    browser.apply_label([ids[2]], {"breed": "basenji"}, by="ann")
+
+    assert browser.seen_values("breed") == ["basenji", "beagle", "whippet"]
+    assert browser.cache.scans == 0
+
+
+def test_read_ahead_reads_the_facts_once_for_the_first_filter(
+    mongo_db: Database, ids: dict[str, str]
+) -> None:
+    browser = ImageBrowser(mongo_db, CAT_PHENOTYPE, totals_from_server=True)
+    assert browser.counts(ImageFilter()).total == 7
+
+    browser.read_ahead()
+    blue = browser.counts(build_filter(CAT_PHENOTYPE, traits={"colour": "blue"}))
+    browser.read_ahead()  # already read: nothing more
+
+    assert blue.matching == 3
+    assert browser.cache.scans == 1
 
 
 def test_pages_are_newest_first_and_clamped(browser: ImageBrowser, ids: dict[str, str]) -> None:
