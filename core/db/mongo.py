@@ -10,26 +10,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import MongoClient
-from pymongo.client_session import ClientSession
-from pymongo.database import Database
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
 from core.config import Settings, free_port
 from core.errors import ServiceUnavailableError, UserError
 
 STATE_FILE = "server.json"
 START_TIMEOUT_S = 30.0
-NO_TRANSACTIONS = 20  # IllegalOperation: a standalone MongoDB has no transactions
-T = TypeVar("T")
 
 
 def to_object_id(value: str | ObjectId, what: str = "record") -> ObjectId:
@@ -52,22 +47,6 @@ def created_between(start: date | None, end: date | None) -> dict[str, datetime]
     if end:
         condition["$lte"] = datetime.combine(end, datetime.max.time(), UTC)
     return condition or None
-
-
-def in_one_transaction(database: Database, write: Callable[[ClientSession | None], T]) -> T:
-    """`write(session)` in one transaction where the server has them, else `write(None)`.
-
-    nx-27017 runs a transaction as one SQLite transaction, so a bulk write commits once instead
-    of once per statement (about twice as fast); a standalone MongoDB refuses transactions.
-    """
-    with database.client.start_session() as session:
-        try:
-            with session.start_transaction():
-                return write(session)
-        except OperationFailure as err:
-            if err.code != NO_TRANSACTIONS:
-                raise
-    return write(None)
 
 
 def connect(uri: str, *, timeout_s: float = 5.0) -> MongoClient:

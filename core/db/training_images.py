@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 
 from core.clock import utcnow
 from core.db.files import FileStore
-from core.db.mongo import created_between, in_one_transaction, to_object_id
+from core.db.mongo import created_between, to_object_id
 from core.db.training_image_records import (
     ImageFacts,
     ImageTally,
@@ -84,7 +84,6 @@ class TrainingImageRepository:
     """Training images: bytes in GridFS, one document per image in `training_images`."""
 
     def __init__(self, database: Database) -> None:
-        self._database = database
         self._images = database[COLLECTION]
         self._features = database["image_features"]
         self._files = FileStore(database)
@@ -195,7 +194,7 @@ class TrainingImageRepository:
 
         The only writer of labels: `is_labelled` follows the schema, and the history entry is
         added with `$addToSet`, not `$push`, which nx-27017 stores as JSON text (entries carry a
-        timestamp, so nothing is merged away). One transaction per call where the server has them.
+        timestamp, so nothing is merged away).
         """
         if not labels:
             return 0
@@ -217,12 +216,7 @@ class TrainingImageRepository:
             )
             for image_id, label in labels.items()
         ]
-        return in_one_transaction(
-            self._database,
-            lambda session: (
-                self._images.bulk_write(operations, ordered=False, session=session).matched_count
-            ),
-        )
+        return self._images.bulk_write(operations, ordered=False).matched_count
 
     def apply_label(
         self, image_ids: Sequence[str], update: Mapping[str, Any], schema: LabelSchema, *, by: str

@@ -6,14 +6,12 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from core.clock import utcnow
 from core.db.features import FeatureRepository
 from core.db.files import FileStore
 from core.db.models import ModelRepository
-from core.db.mongo import in_one_transaction
 from core.db.predictions import PredictionRepository
 from core.db.training_runs import TrainingRunRepository
 from core.db.users import UserRepository
@@ -261,21 +259,3 @@ def test_features_round_trip_and_missing_ones(mongo_db: Database) -> None:
     assert sorted(found) == ["a", "b"]
     assert found["a"].tolist() == [1.0, 1.0, 1.0]
     assert features.count() == 2
-
-
-def test_writes_in_one_transaction_are_all_kept_or_all_dropped(mongo_db: Database) -> None:
-    notes = mongo_db["notes"]
-    notes.insert_one({"n": 0})
-
-    def write_then_fail(session: ClientSession | None) -> None:
-        notes.insert_many([{"n": 1}, {"n": 2}], session=session)
-        raise ValueError("stopped half-way")
-
-    with pytest.raises(ValueError, match="half-way"):
-        in_one_transaction(mongo_db, write_then_fail)
-    kept = in_one_transaction(
-        mongo_db, lambda session: notes.insert_many([{"n": 3}], session=session)
-    )
-
-    assert len(kept.inserted_ids) == 1
-    assert sorted(doc["n"] for doc in notes.find()) == [0, 3]
