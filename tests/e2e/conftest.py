@@ -29,6 +29,7 @@ from playwright.sync_api import Locator, Page, expect
 from pymongo import MongoClient
 from pymongo.database import Database
 
+from admin_app.auth import COOKIE_NAME
 from core.config import free_port
 from core.db.indexes import ensure_all
 from tests.breeder_helpers import BREEDER_APP, add_fixed_model, showcase_outputs
@@ -78,16 +79,17 @@ def shows(
 
 
 # Counts finished script runs and component values in the app's window, so that a test can tell
-# a rerun asked for by a component (the sign-in cookie's, a moment after the page loads) from
-# an app at rest. Streamlit marks its root with data-test-script-state for browser tests.
+# a rerun asked for by a component (the sign-in cookie's, a moment after signing in) from an app
+# at rest; keeps the values too. Streamlit marks its root with data-test-script-state.
 RUN_COUNTER_JS = """
 (() => {
   if (window.top !== window) return;
-  const runs = { finished: 0, values: 0, finishedAtLastValue: 0 };
+  const runs = { finished: 0, values: 0, finishedAtLastValue: 0, sent: [] };
   window.__streamlitRuns = runs;
   window.addEventListener("message", event => {
     if (event.data && event.data.type === "streamlit:setComponentValue") {
       runs.values += 1;
+      runs.sent.push(event.data.value);
       runs.finishedAtLastValue = runs.finished;
     }
   });
@@ -98,6 +100,9 @@ RUN_COUNTER_JS = """
     }
   }).observe(document, {subtree: true, attributes: true, attributeFilter: [attribute]});
 })();
+"""
+COOKIE_READ_BACK_JS = """
+name => window.__streamlitRuns.sent.some(v => v !== null && typeof v === "object" && name in v)
 """
 IDLE_JS = """
 values => {
@@ -201,6 +206,10 @@ def sign_in(page: Page, url: str) -> None:
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Training images")).to_have_count(1)
+    # The cookie component writes the cookie, then reads the cookies back: each value it sends
+    # reruns the app, and a click during such a rerun is lost. Wait until it has read ours.
+    page.wait_for_function(COOKIE_READ_BACK_JS, arg=COOKIE_NAME)
+    wait_until_idle(page)
 
 
 Serve = Callable[..., tuple[str, Database]]
