@@ -24,6 +24,7 @@ from core.db.training_runs import TrainingRunRepository
 from core.services.demo import add_demo_images
 from core.services.training import start_training_run
 from jobs.bench import Row
+from jobs.bench.child import run_measured
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_IMAGES = 1000
@@ -38,19 +39,17 @@ def run_job_measured(settings: Settings, run_id: str, env_extra: dict[str, str])
         "TF_CPP_MIN_LOG_LEVEL": "3",
         **env_extra,
     }
-    started = time.perf_counter()
-    child = subprocess.Popen(
+    usage = run_measured(  # its own peak RSS, not this process's
         [sys.executable, "-m", "jobs.train", "--run-id", run_id],
         env=env,
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    _, status, usage = os.wait4(child.pid, 0)
     return {
-        "seconds": round(time.perf_counter() - started, 1),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024),
-        "exit_code": os.waitstatus_to_exitcode(status),
+        "seconds": round(usage.seconds, 1),
+        "peak_rss_mb": round(usage.peak_rss_mb),
+        "exit_code": usage.exit_code,
     }
 
 
