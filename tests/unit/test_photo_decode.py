@@ -131,6 +131,17 @@ def test_decode_photo_thumbnail_and_hash_come_from_the_reduced_picture(phone_jpe
     assert distance(photo.perceptual_hash, perceptual_hash(full.image)) <= 2
 
 
+def test_decode_photo_thumbnail_looks_like_a_plain_lanczos_one(phone_jpeg: bytes) -> None:
+    photo = decode_photo(phone_jpeg)
+    plain = photo.image.copy()
+    plain.thumbnail((256, 256), Image.Resampling.LANCZOS, reducing_gap=None)
+
+    thumbnail = Image.open(io.BytesIO(photo.thumbnail))
+
+    assert thumbnail.size == plain.size
+    assert mean_abs_diff(np.asarray(thumbnail), np.asarray(plain)) < 2.0  # JPEG q85 noise
+
+
 def test_decode_photo_keeps_what_a_larger_model_needs(phone_jpeg: bytes) -> None:
     photo = decode_photo(phone_jpeg, model_size=1200, resize_mode="crop")
 
