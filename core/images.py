@@ -47,7 +47,6 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".ti
 PREVIEW_SIDE = 720  # pixels: the largest preview shown (the breeder page's photo)
 DECODE_SIDE = max(THUMBNAIL_SIDE, PREVIEW_SIDE)  # longest side a reduced decode keeps, at least
 
-_CHUNK_BYTES = 1024 * 1024
 _OPEN_ORDER = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")  # only these parsers; JPEG opens MPO
 # What Pillow's format parsers and decoders raise on damaged or unusual data (UnidentifiedImageError
 # and DecompressionBombError are handled before these; MemoryError has its own message).
@@ -278,12 +277,14 @@ def read_limited(stream: BinaryIO, max_bytes: int, filename: str) -> bytes:
     chunks: list[bytes] = []
     remaining = max_bytes + 1
     while remaining > 0:
-        chunk = stream.read(min(remaining, _CHUNK_BYTES))  # a short read is not the end
+        # one read takes a whole file (1 MB reads and a join took a 3.5 MB photo twice as
+        # long); a short read is not the end
+        chunk = stream.read(remaining)
         if not chunk:
             break
         chunks.append(chunk)
         remaining -= len(chunk)
-    data = b"".join(chunks)
+    data = b"".join(chunks)  # one chunk: that chunk itself, not a copy
     if len(data) > max_bytes:
         raise _too_big_error(filename, None, max_bytes)
     return data
