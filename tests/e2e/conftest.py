@@ -105,21 +105,20 @@ COOKIE_READ_BACK_JS = """
 name => window.__streamlitRuns.sent.some(v => v !== null && typeof v === "object" && name in v)
 """
 IDLE_JS = """
-values => {
+() => {
   const app = document.querySelector('[data-testid="stApp"]');
   const runs = window.__streamlitRuns;
   return app !== null && app.getAttribute("data-test-script-state") === "notRunning"
-    && runs.values >= values && (runs.values === 0 || runs.finished > runs.finishedAtLastValue)
+    && (runs.values === 0 || runs.finished > runs.finishedAtLastValue)
     && document.querySelectorAll('[data-stale="true"]').length === 0;
 }
 """
 
 
-def wait_until_idle(page: Page, *, component_values: int = 0, timeout_ms: int = WAIT_MS) -> None:
-    """Wait until the app is at rest: its script is not running, components have sent at least
-    `component_values` values and none still waits for its rerun, and no stale element from
-    an earlier run is left on screen."""
-    page.wait_for_function(IDLE_JS, arg=component_values, timeout=timeout_ms)
+def wait_until_idle(page: Page, *, timeout_ms: int = WAIT_MS) -> None:
+    """Wait until the app is at rest: its script is not running, no component value still waits
+    for its rerun, and no stale element from an earlier run is left on screen."""
+    page.wait_for_function(IDLE_JS, timeout=timeout_ms)
 
 
 def next_frames(page: Page) -> None:
