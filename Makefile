@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
+# One pytest worker per core, at most 4 (each starts its own embedded servers); the browser tests
+# run afterwards on their own, so a busy second worker never slows a page they wait for.
+PARALLEL ?= -n auto --maxprocesses 4
 
 .PHONY: help install install-dev run test test-fast screenshots bench fix lint demo
 
@@ -34,10 +37,11 @@ run: install ## Install, start the databases, add demo data if empty, serve both
 test: install-dev ## Install, lint and run the whole test suite (browser and slow tests included)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL) -m "not browser"
+	$(BIN)/python -m pytest -m browser
 
 test-fast: install-dev ## The test suite without browser and slow tests
-	$(BIN)/python -m pytest -m "not browser and not slow"
+	$(BIN)/python -m pytest $(PARALLEL) -m "not browser and not slow"
 
 screenshots: install-dev ## Refresh the README's pictures in docs/ from the browser tests
 	REFRESH_DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest -m browser -k "bulk_label or upload_a_demo_cat"
