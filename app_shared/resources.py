@@ -14,6 +14,7 @@ from pymongo.database import Database
 from core.app_settings import app_settings
 from core.config import Settings
 from core.db import mongo
+from core.db.database import OutageMemory
 from core.db.database import get_database as open_database
 from core.db.models import ModelRepository
 from core.services import training
@@ -45,9 +46,19 @@ def _mongo_settings(key: MongoKey) -> Settings:
 
 
 @st.cache_resource(show_spinner="Connecting to the database…")
-def database_for(key: MongoKey) -> Database:
-    """The product's MongoDB database for this key (MONGO_URI or the embedded server)."""
+def _database_for(key: MongoKey) -> Database:
     return open_database(_mongo_settings(key))
+
+
+@st.cache_resource(show_spinner=False)
+def _outages() -> OutageMemory:
+    return OutageMemory()
+
+
+def database_for(key: MongoKey) -> Database:
+    """The product's MongoDB database for this key (MONGO_URI or the embedded server); one that
+    did not answer is not asked again for a few seconds, so each rerun fails at once."""
+    return _outages().open(key, lambda: _database_for(key))
 
 
 def get_database() -> Database:
