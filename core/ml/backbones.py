@@ -12,10 +12,8 @@ from typing import Any
 import keras
 from keras import layers
 
-from core.errors import UserError, unknown_choice
-
-BACKBONES = ("mobilenet_v2", "efficientnet_b0", "xception", "small_cnn")
-MIN_IMAGE_SIZE = {"mobilenet_v2": 32, "efficientnet_b0": 32, "xception": 71, "small_cnn": 32}
+from core.errors import UserError
+from core.ml.backbone_names import check_backbone_name, check_image_size
 
 _APPLICATIONS: dict[str, Callable[..., keras.Model]] = {
     "mobilenet_v2": keras.applications.MobileNetV2,
@@ -38,22 +36,6 @@ class Backbone:
     def feature_dim(self) -> int:
         """The length of the pooled embedding."""
         return int(self.model.output_shape[-1])
-
-
-def check_backbone_name(name: str) -> None:
-    """Raise UserError unless name is one of BACKBONES."""
-    if name not in BACKBONES:
-        raise unknown_choice(f"Backbone {name!r}", BACKBONES)
-
-
-def check_image_size(name: str, image_size: int) -> None:
-    """Raise UserError when the backbone cannot take images this small (or large)."""
-    smallest = MIN_IMAGE_SIZE[name]
-    if not smallest <= image_size <= 1024:
-        raise UserError(
-            f"Image size {image_size!r} does not suit backbone {name}; "
-            f"use {smallest} to 1024 pixels."
-        )
 
 
 def load_backbone(

@@ -9,7 +9,7 @@ from typing import Any
 
 from core.config import RESIZE_MODES
 from core.errors import UserError, unknown_choice
-from core.ml.backbones import BACKBONES, check_backbone_name, check_image_size
+from core.ml.backbone_names import BACKBONES, check_backbone_name, check_image_size
 from core.text import parse_yes_no
 
 _WHOLE_RANGES = {
@@ -108,25 +108,21 @@ def title(name: str) -> str:
     return _TITLES.get(name) or name.replace("_", " ").capitalize()
 
 
-def augmentation_text() -> str:
-    """What augmentation does to training photos, read from the layers the model is built with."""
-    from core.ml.model_builder import build_augmentation
+# What augmentation does to a training photo, in order: the layers of
+# core.ml.model_builder.build_augmentation are made from this, and the help text is read from it.
+AUGMENTATION = (("flip", "horizontal"), ("contrast", 0.15), ("brightness", 0.1))
 
+
+def augmentation_text() -> str:
+    """What augmentation does to training photos, in words."""
     steps = []
-    for layer in build_augmentation().layers:
-        kind = type(layer).__name__.removeprefix("Random").lower()
+    for kind, value in AUGMENTATION:
         if kind == "flip":
-            steps.append("flipped" + (" left to right" if layer.mode == "horizontal" else ""))
-        elif hasattr(layer, "factor"):
-            steps.append(f"changed in {kind} by up to {_share(layer.factor)}")
+            steps.append("flipped" + (" left to right" if value == "horizontal" else ""))
         else:
-            steps.append(f"changed in {kind}")
+            steps.append(f"changed in {kind} by up to {value:.0%}")
     listed = f"{', '.join(steps[:-1])} and {steps[-1]}" if len(steps) > 1 else steps[0]
     return f"Training photos are randomly {listed}"
-
-
-def _share(factor: float | tuple[float, float]) -> str:
-    return f"{max(abs(f) for f in factor) if isinstance(factor, tuple) else abs(factor):.0%}"
 
 
 def help_texts(defaults: HyperParameters) -> dict[str, str]:

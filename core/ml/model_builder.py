@@ -15,6 +15,7 @@ from keras import layers
 from core.errors import UserError
 from core.labels import LabelSchema
 from core.ml.backbones import Backbone
+from core.ml.hyperparameters import AUGMENTATION
 
 
 def build_heads(
@@ -34,16 +35,20 @@ def build_heads(
     return heads
 
 
+_SEED_OFFSETS = {"flip": 0, "contrast": 3, "brightness": 4}  # each layer draws its own numbers
+
+
 def build_augmentation(seed: int = 0) -> keras.Sequential:
-    """Random flips, contrast and brightness: active only in training."""
-    return keras.Sequential(
-        [
-            layers.RandomFlip("horizontal", seed=seed),
-            layers.RandomContrast(0.15, value_range=(0, 255), seed=seed + 3),
-            layers.RandomBrightness(0.1, value_range=(0, 255), seed=seed + 4),
-        ],
-        name="augmentation",
-    )
+    """The random changes of AUGMENTATION (flips, contrast, brightness): active only in training."""
+    steps: list[layers.Layer] = []
+    for kind, value in AUGMENTATION:
+        layer_seed = seed + _SEED_OFFSETS[kind]
+        if kind == "flip":
+            steps.append(layers.RandomFlip(value, seed=layer_seed))
+        else:
+            make = {"contrast": layers.RandomContrast, "brightness": layers.RandomBrightness}[kind]
+            steps.append(make(value, value_range=(0, 255), seed=layer_seed))
+    return keras.Sequential(steps, name="augmentation")
 
 
 def _pooled_features(

@@ -14,7 +14,7 @@ from core.db.training_images import ImageFilter, TrainingImageRepository
 from core.db.training_runs import LogEntry, TrainingRun, TrainingRunRepository
 from core.errors import UserError
 from core.labels import LabelSchema
-from core.ml.backbones import BACKBONES
+from core.ml.backbone_names import BACKBONES
 from core.ml.hyperparameters import (
     _NUMBER_RANGES,
     _WHOLE_RANGES,

@@ -61,7 +61,8 @@ def store_speed_model(
     """
     import keras
 
-    from core.ml.backbones import Backbone, build_small_cnn, check_backbone_name
+    from core.ml.backbone_names import check_backbone_name
+    from core.ml.backbones import Backbone, build_small_cnn
     from core.ml.model_builder import build_model, model_to_bytes
 
     check_backbone_name(backbone)

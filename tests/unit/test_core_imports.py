@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "core"
@@ -68,3 +70,17 @@ def test_core_imports_no_front_door_framework() -> None:
 
 def test_a_cycle_is_found() -> None:
     assert _cycles({"a": {"b"}, "b": {"a"}}) == [["a", "b", "a"]]
+
+
+def test_commands_and_forms_check_their_settings_without_loading_tensorflow() -> None:
+    """Importing TensorFlow takes 5 s or more: a mistyped option must not wait for it."""
+    code = (
+        "import sys, jobs.train, core.services.training_view as view; "
+        "from core.ml.hyperparameters import HyperParameters as H; "
+        "view.parameter_fields(H()); H.from_mapping({'epochs': '3'}); "
+        "print(sorted({'keras', 'tensorflow'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=CORE.parent, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stderr
