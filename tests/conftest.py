@@ -21,6 +21,7 @@ from pymongo.errors import PyMongoError
 from sqlalchemy import Engine
 
 from core.config import Settings, free_port
+from core.db import users
 from core.db.indexes import ensure_all
 from core.db.models import ModelRepository
 from core.db.mongo import _server_command
@@ -45,6 +46,15 @@ def wait_for_ping(uri: str, *, timeout_s: float, log_path: Path) -> None:
         except PyMongoError:  # not up yet: refused, or no answer within 300 ms
             time.sleep(0.1)
     pytest.fail(f"MongoDB test server at {uri} did not answer in {timeout_s} s; see {log_path}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashes() -> Iterator[None]:
+    """Passwords hashed at bcrypt's lowest cost in this process (the checks are the same; each
+    costs ~4 ms instead of ~250 ms). Commands the tests start keep the product's cost."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "HASH_ROUNDS", 4)
+        yield
 
 
 @pytest.fixture(scope="session")
