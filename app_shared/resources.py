@@ -57,7 +57,7 @@ def _outages() -> OutageMemory:
 
 def database_for(key: MongoKey) -> Database:
     """The product's MongoDB database for this key (MONGO_URI or the embedded server); one that
-    did not answer is not asked again for a few seconds, so each rerun fails at once."""
+    did not answer is not asked again for 20 s (OutageMemory), so each rerun fails at once."""
     return _outages().open(key, lambda: _database_for(key))
 
 

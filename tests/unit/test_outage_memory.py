@@ -41,8 +41,11 @@ def test_a_database_that_did_not_answer_is_not_asked_again_until_the_retry_time(
 
     clock.now += 10  # 25 s after the failure
     assert memory.open("db", lambda: "connected") == "connected"
-    with pytest.raises(RuntimeError):  # once it answered, a later failure is tried again
-        memory.open("db", raises(RuntimeError("not an outage")))
+    clock.now += 1  # down again: asked once, then refused for the next 20 s
+    for _ in range(2):
+        with pytest.raises(ServiceUnavailableError):
+            memory.open("db", down)
+    assert calls == ["down", "down"]
 
 
 def test_an_outage_of_one_database_does_not_refuse_another() -> None:
