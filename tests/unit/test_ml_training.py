@@ -1,5 +1,6 @@
 """Training with real TensorFlow on tiny synthetic sets: results, cancelling and loss masking."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -167,3 +168,40 @@ def colour_head_on_non_cats(mask_non_cats: bool) -> float:
 def test_gated_loss_of_non_cats_is_masked():
     assert colour_head_on_non_cats(mask_non_cats=False) > 0.8  # the bogus target is learnable
     assert colour_head_on_non_cats(mask_non_cats=True) < 0.1  # but masked, it is never learned
+
+
+def test_epoch_logs_match_what_keras_evaluate_reports():
+    """The batch-by-batch loop reports each epoch's validation figures as Keras would."""
+    from core.ml.backbones import build_small_cnn
+    from core.ml.data import ImageBatches
+    from core.ml.fitting import run_epochs
+    from core.ml.model_builder import build_model
+
+    images, labels = solid_colour_set(44)
+    targets, weights = encode_targets(CAT_PHENOTYPE, labels)
+    model = build_model(CAT_PHENOTYPE, build_small_cnn(SIZE), image_size=SIZE)
+    compile_model(model, CAT_PHENOTYPE, 1e-3)
+
+    def batches(indices: list[int], shuffle: bool) -> ImageBatches:
+        return ImageBatches(
+            images,
+            indices,
+            image_size=SIZE,
+            batch_size=8,
+            targets={name: values[indices] for name, values in targets.items()},
+            weights={name: values[indices] for name, values in weights.items()},
+            shuffle=shuffle,
+        )
+
+    seen: list[dict[str, float]] = []
+    recorder = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(logs))
+    validation = list(range(24, 44))  # 20 images in uneven batches, 5 of them not cats
+    run_epochs(model, batches(list(range(24)), True), batches(validation, False), [recorder], 2)
+
+    assert len(seen) == 2
+    expected = model.evaluate(batches(validation, False), return_dict=True, verbose=0)
+    for name, value in expected.items():
+        # Keras averages each head's own loss over batches whatever their size; we weigh by size
+        tolerance = 0.01 if name.endswith("_loss") else 1e-4
+        assert seen[-1][f"val_{name}"] == pytest.approx(value, rel=tolerance, abs=1e-5), name
+    assert {"loss", "colour_accuracy", "val_is_tabby_accuracy"} <= set(seen[-1])
