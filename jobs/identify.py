@@ -15,10 +15,10 @@ from jobs._cli import run_cli
 
 
 def describe(result: dict) -> str:
+    if result.get("unfamiliar"):  # before the gate: on such a photo the gate is a guess too
+        return f"{result['message']} (unfamiliarity {result['unfamiliarity']:.2f})"
     if result.get("is_cat") is False:
         return "probably not a cat"
-    if result.get("unfamiliar"):
-        return f"{result['message']} (unfamiliarity {result['unfamiliarity']:.2f})"
     parts = []
     for trait, value in result["label"].items():
         probability = max(result["probabilities"][trait].values())
@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         except UserError as err:
             answers.append({"file": str(path), "error": str(err)})
             continue
-        answers.append({"file": str(path), **result_to_json(identify(loaded, image))})
+        answers.append(
+            {"file": str(path), **result_to_json(identify(loaded, image), loaded.record.schema)}
+        )
     if args.json:
         print(json.dumps(answers, indent=2))
     else:

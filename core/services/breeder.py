@@ -23,13 +23,13 @@ from core.images import DEFAULT_MAX_BYTES
 from core.labels import LabelSchema, Trait
 from core.ml.targets import value_name
 from core.services.predictions import (
-    UNFAMILIAR_SENTENCE,
     ActiveModelCache,
     LoadedModel,
     NoActiveModelError,
     decode_for,
     identify,
     store_prediction,
+    unfamiliar_sentence,
 )
 
 if TYPE_CHECKING:
@@ -171,8 +171,9 @@ def result_view(result: PredictionResult, schema: LabelSchema) -> ResultView:
     unsure_titles = [
         schema.trait(name).title for name in result.unsure if name in schema.trait_names
     ]
-    if gate is None and result.is_unfamiliar:
-        return _unfamiliar_view(result, schema, 1.0, unsure_titles)
+    if result.is_unfamiliar:  # before the gate: on such a photo the gate is a guess too
+        gate_probability = result.traits[gate.name].probability if gate else 1.0
+        return _unfamiliar_view(result, schema, gate_probability, unsure_titles)
     if gate is None:  # the dog schema: its first trait is the breed
         rows = [_trait_row(trait, result, label) for trait in schema.traits]
         name = rows[0].value
@@ -200,8 +201,6 @@ def result_view(result: PredictionResult, schema: LabelSchema) -> ResultView:
             traits=[],
             label=label,
         )
-    if result.is_unfamiliar:
-        return _unfamiliar_view(result, schema, gate_prediction.probability, unsure_titles)
     found = genetics.genotype(label, result.unsure)
     sure = {name: value for name, value in label.items() if name not in result.unsure}
     rows = [_trait_row(t, result, sure, found) for t in schema.traits if t is not gate]
@@ -228,10 +227,10 @@ def _unfamiliar_view(
     return ResultView(
         schema_name=schema.name,
         subject=page_text(schema).subject,
-        passes_gate=True,
+        passes_gate=result.passes_gate is not False,  # what the gate said, shown to no one
         gate_probability=gate_probability,
         name="",
-        headline=UNFAMILIAR_SENTENCE,
+        headline=unfamiliar_sentence(schema),
         not_sure=unsure,
         traits=[],
         label=dict(result.label),

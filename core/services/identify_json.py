@@ -78,7 +78,7 @@ def identify_response(
     }
     if schema.gate is not None:
         answer["is_cat"] = result.passes_gate
-    answer.update(unfamiliar_json(result))
+    answer.update(unfamiliar_json(result, schema))
     if result.is_unfamiliar:  # no confident label: the sentence instead of a name and genotype
         answer.update(name=None, genotype=None, flags=[])
     else:

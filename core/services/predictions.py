@@ -30,9 +30,16 @@ if TYPE_CHECKING:
     from core.ml.prediction import PredictionResult, Predictor
 
 UNFAMILIAR_SENTENCE = (
-    "This photo is unlike the photos the identifier learned from, so it gives no phenotype; "
-    "try a clear, well-lit photo of the whole cat."
+    "This photo is unlike the photos the identifier learned from, so it gives no {answer}; "
+    "try a clear, well-lit photo of the whole {subject}."
 )
+
+
+def unfamiliar_sentence(schema: LabelSchema) -> str:
+    """The one sentence for a photo unlike the training images, in the schema's words."""
+    if schema.gate is None:  # the dog schema: a breed, not a coat
+        return UNFAMILIAR_SENTENCE.format(answer="breed", subject="dog")
+    return UNFAMILIAR_SENTENCE.format(answer="phenotype", subject=schema.gate.title.lower())
 
 
 class NoActiveModelError(UserError):
@@ -217,23 +224,23 @@ def store_prediction(
     return StoredPrediction(prediction_id, feedback_secret)
 
 
-def result_to_json(result: PredictionResult) -> dict[str, Any]:
+def result_to_json(result: PredictionResult, schema: LabelSchema) -> dict[str, Any]:
     """The prediction as plain JSON: label, probabilities, unsure traits, is_cat, unfamiliar."""
     return {
         "label": dict(result.label),
         "probabilities": {k: dict(v) for k, v in result.probabilities.items()},
         "unsure": list(result.unsure),
         "is_cat": result.passes_gate,
-        **unfamiliar_json(result),
+        **unfamiliar_json(result, schema),
     }
 
 
-def unfamiliar_json(result: PredictionResult) -> dict[str, Any]:
+def unfamiliar_json(result: PredictionResult, schema: LabelSchema) -> dict[str, Any]:
     """Whether the photo is unlike the training images, its score and, if so, the sentence."""
     return {
         "unfamiliar": result.is_unfamiliar,
         "unfamiliarity": None if result.unfamiliarity is None else round(result.unfamiliarity, 4),
-        "message": UNFAMILIAR_SENTENCE if result.is_unfamiliar else None,
+        "message": unfamiliar_sentence(schema) if result.is_unfamiliar else None,
     }
 
 

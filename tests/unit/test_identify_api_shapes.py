@@ -247,3 +247,21 @@ def test_flags(raw: str | None, expected: bool) -> None:
 def test_a_flag_that_is_not_yes_or_no_is_refused() -> None:
     with pytest.raises(UserError, match=r"store='later' is not a yes/no value"):
         parse_flag("store", "later", default=True)
+
+
+def test_an_unfamiliar_photo_gets_the_sentence_even_where_the_gate_said_not_a_cat() -> None:
+    from dataclasses import replace
+
+    from core.services.breeder import result_view
+    from core.services.predictions import unfamiliar_sentence
+
+    gated_out = result([yes_no("is_cat", False, 0.51)], passes_gate=False)
+    unfamiliar = replace(gated_out, is_unfamiliar=True, unfamiliarity=1.7, unsure=["is_cat"])
+
+    view = result_view(unfamiliar, CAT_PHENOTYPE)
+    assert view.is_unfamiliar and view.headline == unfamiliar_sentence(CAT_PHENOTYPE)
+    assert view.passes_gate is False and view.traits == [] and view.name == ""
+    answer = identify_response(record(CAT_PHENOTYPE), unfamiliar, prediction_id=None)
+    assert answer["message"] == unfamiliar_sentence(CAT_PHENOTYPE) and answer["name"] is None
+    assert answer["is_cat"] is False
+    assert result_view(gated_out, CAT_PHENOTYPE).headline == "This does not look like a cat"
