@@ -44,7 +44,7 @@ class HyperParameters:
     learning_rate: float = 3e-3  # the start of a cosine decay when training end to end
     image_size: int = 160  # tabby stripes on van and small cats need the pixels (issue 14)
     validation_share: float = 0.2
-    patience: int = 5  # epochs without a better validation loss before stopping early
+    patience: int = 5  # epochs without a better weakest trait before stopping early
     augment: bool = True
     seed: int = 0
     resize_mode: str = "pad"
@@ -131,7 +131,7 @@ def help_texts(defaults: HyperParameters) -> dict[str, str]:
         "backbone": "The network that turns a photo into features. "
         + " ".join(BACKBONE_HELP.values()),
         "epochs": "At most this many passes over the training images; training stops earlier "
-        "when the validation loss has not improved for 'patience' epochs.",
+        "when the weakest trait has not improved for 'patience' epochs.",
         "batch_size": "Images per training step. Larger batches train faster per epoch but need "
         "more memory; 16-64 suits a laptop.",
         "learning_rate": f"How big each training step is (Adam). {defaults.learning_rate:g} is a "
@@ -140,8 +140,9 @@ def help_texts(defaults: HyperParameters) -> dict[str, str]:
         "Larger sees more detail but trains slower; 128-224 for pretrained backbones.",
         "validation_share": "Share of the labelled images kept aside to measure the model; they "
         "are never trained on. Every kind of label keeps at least one image there.",
-        "patience": "Stop early after this many epochs without a better validation loss; the "
-        "best epoch's weights are kept.",
+        "patience": "Stop early after this many epochs without a better validation accuracy "
+        "of the weakest trait; the best epoch's weights are kept. A network trained from "
+        "scratch (small_cnn) never stops in the first two thirds of its epochs.",
         "augment": f"{augmentation_text()}, so the model does not learn them by heart.",
         "seed": "Fixes the random split and starting weights, so a run can be repeated.",
         "resize_mode": "pad: fit the whole photo and pad the rest; crop: fill the square and cut "

@@ -26,6 +26,7 @@ from core.ml.fitting import (
     TrainingCallbacks,
     WorstHeadStopping,
     fine_tune,
+    settle_epochs,
     train_end_to_end,
     train_heads,
     unfreeze_top_layers,
@@ -127,10 +128,9 @@ def train(
         validation_indices, *encode_targets(schema, validation_labels, weights=weights)
     )
     bridge = KerasBridge(callbacks, params.epochs)
-    keras_callbacks = [
-        bridge,
-        WorstHeadStopping(schema.trait_names, params.patience),
-    ]
+    # end to end, the cosine schedule's early epochs are too noisy to stop on
+    settle = 0 if backbone.is_pretrained else settle_epochs(params.epochs)
+    keras_callbacks = [bridge, WorstHeadStopping(schema.trait_names, params.patience, settle)]
     what = "the heads on frozen " if backbone.is_pretrained else "end to end with "
     callbacks.log(
         f"Training {what}{backbone.name} on {len(train_indices)} images, validating on "
