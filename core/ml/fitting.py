@@ -125,7 +125,7 @@ class WorstHeadStopping(keras.callbacks.Callback):
 def compile_model(
     model: keras.Model, schema: LabelSchema, learning_rate: float, decay_steps: int | None = None
 ) -> None:
-    """Adam and one loss per trait; sample weights carry the masks and class weights."""
+    """Adam and one weighted loss per trait; sample weights carry the masks and class weights."""
     losses = {
         trait.name: "sparse_categorical_crossentropy"
         if trait.is_categorical
@@ -140,6 +140,7 @@ def compile_model(
     model.compile(
         optimizer=keras.optimizers.Adam(rate),
         loss=losses,
+        loss_weights={trait.name: trait.loss_weight for trait in schema.traits},
         # weighted, so that gated traits count only where they apply (the sample weights)
         weighted_metrics={trait.name: ["accuracy"] for trait in schema.traits},
     )

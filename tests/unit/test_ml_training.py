@@ -246,3 +246,25 @@ def test_early_stopping_still_stops_once_settled():
     flat = [0.5, 0.9, 0.8, 0.85, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8]
     *ran, kept = run_stopping(WorstHeadStopping(["is_cat", "colour"], 3, 6), flat)
     assert ran[-1] == 9 and kept == 2  # epochs 7, 8, 9 without a better one, after 6 settling
+
+
+def test_each_trait_loss_counts_by_its_weight():
+    """A trait weighted 0 is not learned at all; the cat schema weighs colour and tabby more."""
+    from dataclasses import replace
+
+    assert CAT_PHENOTYPE.trait("is_tabby").loss_weight > CAT_PHENOTYPE.trait("is_cat").loss_weight
+    traits = tuple(
+        replace(t, loss_weight=0.0) if t.name == "colour" else t for t in CAT_PHENOTYPE.traits
+    )
+    schema = replace(CAT_PHENOTYPE, traits=traits)
+    _, labels = solid_colour_set(40)
+    targets, weights = encode_targets(schema, labels)
+    features = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
+    model = build_head_model(schema, 8)
+    compile_model(model, schema, 1e-2)
+    before = {
+        name: model.get_layer(name).get_weights()[0].copy() for name in ("colour", "is_tabby")
+    }
+    model.fit(features, targets, sample_weight=weights, epochs=3, batch_size=8, verbose=0)
+    assert np.array_equal(model.get_layer("colour").get_weights()[0], before["colour"])
+    assert not np.allclose(model.get_layer("is_tabby").get_weights()[0], before["is_tabby"])
