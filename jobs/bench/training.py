@@ -71,6 +71,11 @@ def train_once(
             if values.get("val_accuracy") is not None
         }
         measured["model_id"] = run.model_id
+        measured["calibration_ece"] = {
+            trait: [round(values["ece_before"], 3), round(values["ece_after"], 3)]
+            for trait, values in record.calibration.items()
+            if values.get("ece_before") is not None and values.get("ece_after") is not None
+        }
     return measured
 
 
@@ -121,6 +126,10 @@ def measure_training(database: Database, settings: Settings, images: int) -> tup
     )
     for trait, accuracy in small.get("val_accuracy", {}).items():
         rows.append((f"  validation accuracy {trait}", f"{accuracy:.1%}", ">= 93%"))
+    for trait, (before, after) in small.get("calibration_ece", {}).items():
+        rows.append(
+            (f"  calibration error {trait} before -> after", f"{before} -> {after}", "lower")
+        )
 
     with tempfile.TemporaryDirectory() as folder:
         weights = mobilenet_weights_file(Path(folder), 128)
