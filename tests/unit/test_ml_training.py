@@ -268,3 +268,83 @@ def test_each_trait_loss_counts_by_its_weight():
     model.fit(features, targets, sample_weight=weights, epochs=3, batch_size=8, verbose=0)
     assert np.array_equal(model.get_layer("colour").get_weights()[0], before["colour"])
     assert not np.allclose(model.get_layer("is_tabby").get_weights()[0], before["is_tabby"])
+
+
+def stem_and_top_changes(monkeypatch, stem_cache_bytes: int | None = None):
+    """Train 5 epochs end to end; per epoch, whether the stem's and the top's weights moved."""
+    from core.ml import backbones, fitting
+
+    if stem_cache_bytes is not None:
+        monkeypatch.setattr(fitting, "STEM_CACHE_BYTES", stem_cache_bytes)
+    built = []
+
+    def remember(image_size):
+        built.append(build_small_cnn(image_size))
+        return built[-1]
+
+    build_small_cnn = backbones.build_small_cnn
+    monkeypatch.setattr(backbones, "build_small_cnn", remember)
+    snapshots = []
+
+    def snapshot(epoch, epochs, metrics):
+        cnn = built[-1].model
+        snapshots.append(
+            [cnn.get_layer(name).get_weights()[0].copy() for name in ("conv0", "conv3")]
+        )
+
+    images, labels = solid_colour_set()
+    messages = []
+    callbacks = TrainingCallbacks(on_log=messages.append, on_epoch_end=snapshot)
+    result = train(CAT_PHENOTYPE, images, labels, small_params(epochs=5, patience=99), callbacks)
+    moved = [
+        [not np.array_equal(before[i], after[i]) for i in (0, 1)]
+        for before, after in zip(snapshots, snapshots[1:], strict=False)
+    ]
+    return result, moved, messages, images
+
+
+def test_the_stem_freezes_after_its_epochs_and_the_top_trains_on_its_stored_outputs(monkeypatch):
+    from core.ml.fitting import stem_epochs
+
+    result, moved, messages, images = stem_and_top_changes(monkeypatch)
+
+    assert stem_epochs(5) == 2 and stem_epochs(30) == 8
+    # epoch 2 still trains the stem; epochs 3 to 5 train only the top
+    assert moved == [[True, True], [False, True], [False, True], [False, True]]
+    assert result.epochs_run == 5
+    assert any("frozen after epoch 2" in message for message in messages)
+    # the model returned is the one the top trained: it tells the colours apart
+    predictor = Predictor(
+        result.model, CAT_PHENOTYPE, image_size=SIZE, thresholds=result.thresholds
+    )
+    answers = predictor.predict_arrays(images.load([1, 2, 3]))  # white, red, black
+    assert [max(a.probabilities["colour"], key=a.probabilities["colour"].get) for a in answers] == [
+        "white",
+        "red",
+        "black",
+    ]
+
+
+def test_too_many_images_to_store_the_stem_outputs_train_the_whole_network(monkeypatch):
+    result, moved, messages, _ = stem_and_top_changes(monkeypatch, stem_cache_bytes=1000)
+
+    assert moved == [[True, True]] * 4
+    assert result.epochs_run == 5
+    [sentence] = [m for m in messages if m.startswith("The whole network trains for every epoch")]
+    assert "for 60 images would need" in sentence
+
+
+def test_array_batches_mirror_some_rows_and_keep_targets_aligned():
+    from core.ml.data import ArrayBatches
+
+    rows = np.arange(16 * 2 * 3 * 1, dtype=np.float32).reshape(16, 2, 3, 1)
+    targets = {"colour": np.arange(16)}
+    batches = ArrayBatches(rows, flip=True, batch_size=16, targets=targets, shuffle=True, seed=1)
+    x, y = batches[0]
+    originals = rows[y["colour"]]
+    mirrored = [np.array_equal(x[i], originals[i, :, ::-1]) for i in range(16)]
+    kept = [np.array_equal(x[i], originals[i]) for i in range(16)]
+    assert all(m != k for m, k in zip(mirrored, kept, strict=True))
+    assert 0 < sum(mirrored) < 16
+    plain = ArrayBatches(rows, batch_size=16, targets=targets)
+    np.testing.assert_array_equal(plain[0][0], rows)
