@@ -83,9 +83,6 @@ def load_backbone(
     return Backbone(name, model, True, _preprocess_layer(name), weights_id)
 
 
-SMALL_CNN_STEM_END = "pool1"  # the last layer of the blocks frozen after the first epochs
-
-
 def build_small_cnn(image_size: int) -> Backbone:
     """A small convolutional network with random weights, trained end to end.
 

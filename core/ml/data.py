@@ -54,13 +54,15 @@ def load_checked(images: ImageSource, indices: Sequence[int], image_size: int) -
     return batch.astype(np.float32)
 
 
-class Batches(keras.utils.PyDataset):
-    """Batches of (inputs, targets, sample weights) of rows 0..count-1, shuffled each epoch."""
+class ImageBatches(keras.utils.PyDataset):
+    """Batches of (images, targets, sample weights) loaded through an ImageSource."""
 
     def __init__(
         self,
-        count: int,
+        images: ImageSource,
+        indices: Sequence[int],
         *,
+        image_size: int,
         batch_size: int,
         targets: dict[str, np.ndarray] | None = None,
         weights: dict[str, np.ndarray] | None = None,
@@ -68,26 +70,24 @@ class Batches(keras.utils.PyDataset):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        self.count = count
+        self.images = images
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.image_size = image_size
         self.batch_size = batch_size
         self.targets = targets
         self.weights = weights
         self.shuffle = shuffle
         self._rng = np.random.default_rng(seed)
-        self._order = np.arange(count)
+        self._order = np.arange(len(self.indices))
         if shuffle:
             self._rng.shuffle(self._order)
 
     def __len__(self) -> int:
-        return math.ceil(self.count / self.batch_size)
-
-    def inputs(self, rows: np.ndarray) -> np.ndarray:
-        """The model inputs of these rows."""
-        raise NotImplementedError
+        return math.ceil(len(self.indices) / self.batch_size)
 
     def __getitem__(self, index: int):
         rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        x = self.inputs(rows)
+        x = load_checked(self.images, self.indices[rows].tolist(), self.image_size)
         if self.targets is None:
             return (x,)
         y = {name: values[rows] for name, values in self.targets.items()}
@@ -98,37 +98,6 @@ class Batches(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         if self.shuffle:
             self._rng.shuffle(self._order)
-
-
-class ImageBatches(Batches):
-    """Batches of images loaded through an ImageSource, one batch at a time."""
-
-    def __init__(
-        self, images: ImageSource, indices: Sequence[int], *, image_size: int, **kwargs: Any
-    ) -> None:
-        super().__init__(len(indices), **kwargs)
-        self.images = images
-        self.indices = np.asarray(indices, dtype=np.int64)
-        self.image_size = image_size
-
-    def inputs(self, rows: np.ndarray) -> np.ndarray:
-        return load_checked(self.images, self.indices[rows].tolist(), self.image_size)
-
-
-class ArrayBatches(Batches):
-    """Batches of rows of an array in memory (a frozen stem's outputs), mirrored at random."""
-
-    def __init__(self, array: np.ndarray, *, flip: bool = False, **kwargs: Any) -> None:
-        super().__init__(len(array), **kwargs)
-        self.array = array
-        self.flip = flip
-
-    def inputs(self, rows: np.ndarray) -> np.ndarray:
-        x = self.array[rows].astype(np.float32)
-        if self.flip:  # left-right, as the images' augmentation does
-            mirrored = self._rng.random(len(rows)) < 0.5
-            x[mirrored] = x[mirrored, :, ::-1]
-        return x
 
 
 def predict_in_batches(

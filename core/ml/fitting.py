@@ -10,21 +10,13 @@ import numpy as np
 
 from core.labels import LabelSchema
 from core.ml.backbones import Backbone
-from core.ml.data import (
-    ArrayBatches,
-    Batches,
-    ImageBatches,
-    ImageSource,
-    TrainingCancelled,
-    predict_in_batches,
-)
+from core.ml.data import ImageBatches, ImageSource, TrainingCancelled, predict_in_batches
 from core.ml.hyperparameters import HyperParameters
 from core.ml.model_builder import (
     attach_heads,
     build_head_model,
     build_model,
     make_inference_function,
-    split_at_stem,
     with_features,
 )
 
@@ -193,18 +185,6 @@ def settle_epochs(epochs: int) -> int:
     return epochs * 2 // 3
 
 
-STEM_CACHE_BYTES = 1 << 30  # for a frozen stem's outputs: 1 GiB, about 3,500 images at 160 px
-
-
-def stem_epochs(epochs: int) -> int:
-    """Epochs before the first blocks of a network trained from scratch freeze: 8 of 30.
-
-    Measured on 1,000 demo images (held-out seed 7, worst trait): frozen after 8 epochs 92.4%
-    in 164 s, after 6 epochs 89.1% in 155 s; never frozen 92.7% in 287 s.
-    """
-    return epochs // 4 + 1
-
-
 def train_end_to_end(
     schema: LabelSchema,
     backbone: Backbone,
@@ -212,55 +192,14 @@ def train_end_to_end(
     params: HyperParameters,
     splits: tuple[Split, Split],
     keras_callbacks: list[keras.callbacks.Callback],
-    log: Callable[[str], None],
 ) -> tuple[keras.Model, Outputs, Outputs]:
-    """No pretrained weights: train the whole network, then its top on the stem's cached outputs.
-
-    The first blocks (the stem: edges and colours at full size, the costliest part of a step)
-    settle within the first epochs; after ``stem_epochs`` they freeze, their outputs are computed
-    once per image, and the remaining epochs train the rest of the network and the heads on those
-    outputs, flipped at random, at a third of the cost of a full step (issue 14).
-    """
+    """No pretrained weights: train the whole network on images, augmented, batch by batch."""
     model = build_model(
         schema, backbone, image_size=params.image_size, augment=params.augment, seed=params.seed
     )
-    per_epoch = -(-len(splits[0].indices) // params.batch_size)
-    compile_model(model, schema, params.learning_rate, decay_steps=params.epochs * per_epoch)
-    first = stem_epochs(params.epochs)
-    stem, top = split_at_stem(model, backbone, params.image_size)
-    cache_bytes = len(images) * 4 * int(np.prod(top.input.shape[1:]))  # float32
-    if cache_bytes > STEM_CACHE_BYTES:
-        log(
-            f"The whole network trains for every epoch: the outputs of its first blocks for "
-            f"{len(images)} images would need {cache_bytes / 2**30:.1f} GiB of memory."
-        )
-    if first >= params.epochs or cache_bytes > STEM_CACHE_BYTES:
-        fit_on_images(model, images, params, splits, keras_callbacks, params.epochs)
-    else:
-        # early stopping watches the epochs after the stem froze: it keeps the top's weights
-        progress = [hook for hook in keras_callbacks if not isinstance(hook, WorstHeadStopping)]
-        fit_on_images(model, images, params, splits, progress, first)
-        log(
-            f"The first blocks are frozen after epoch {first}; the other epochs train the rest "
-            "on their stored outputs, three times faster."
-        )
-        rate = float(model.optimizer.learning_rate)  # the cosine schedule goes on from here
-        compile_model(top, schema, rate, decay_steps=(params.epochs - first) * per_epoch)
-        infer = make_inference_function(stem, params.image_size)
-        train_batches, validation_batches = (
-            ArrayBatches(
-                predict_in_batches(infer, images, split.indices, params.image_size, 64)["stem"],
-                flip=shuffle and params.augment,
-                batch_size=params.batch_size,
-                targets=split.targets,
-                weights=split.weights,
-                shuffle=shuffle,
-                seed=params.seed,
-            )
-            for split, shuffle in zip(splits, (True, False), strict=True)
-        )
-        run_epochs(top, train_batches, validation_batches, keras_callbacks, params.epochs, first)
-    return model, *split_outputs(model, images, params, splits)
+    steps = params.epochs * -(-len(splits[0].indices) // params.batch_size)
+    compile_model(model, schema, params.learning_rate, decay_steps=steps)  # cosine to the end
+    return fit_on_images(model, images, params, splits, keras_callbacks, params.epochs)
 
 
 def unfreeze_top_layers(backbone: Backbone, count: int) -> list[str]:
@@ -302,8 +241,7 @@ def fine_tune(
         f"learning rate {rate:g} for up to {epochs} epochs."
     )
     compile_model(model, schema, rate)
-    fit_on_images(model, images, params, splits, keras_callbacks, epochs)
-    return model, *split_outputs(model, images, params, splits), unfrozen
+    return (*fit_on_images(model, images, params, splits, keras_callbacks, epochs), unfrozen)
 
 
 class _EpochMeans:
@@ -335,11 +273,10 @@ class _EpochMeans:
 
 def run_epochs(
     model: keras.Model,
-    train_batches: Batches,
-    validation_batches: Batches,
+    train_batches: ImageBatches,
+    validation_batches: ImageBatches,
     keras_callbacks: list[keras.callbacks.Callback],
     epochs: int,
-    initial_epoch: int = 0,
 ) -> None:
     """model.fit's epochs and callbacks, batch by batch without tf.data.
 
@@ -350,7 +287,7 @@ def run_epochs(
     model.stop_training = False
     logs: dict[str, float] = {}
     hooks.on_train_begin()
-    for epoch in range(initial_epoch, epochs):
+    for epoch in range(epochs):
         hooks.on_epoch_begin(epoch)
         train_means, validation_means = _EpochMeans(), _EpochMeans()
         for index in range(len(train_batches)):
@@ -377,15 +314,16 @@ def fit_on_images(
     splits: tuple[Split, Split],
     keras_callbacks: list[keras.callbacks.Callback],
     epochs: int,
-) -> None:
-    """Fit a compiled image model batch by batch."""
+) -> tuple[keras.Model, Outputs, Outputs]:
+    """Fit a compiled image model batch by batch; then its outputs and embeddings per split."""
+    size, batch_size = params.image_size, params.batch_size
 
     def batches(split: Split, shuffle: bool) -> ImageBatches:
         return ImageBatches(
             images,
             split.indices,
-            image_size=params.image_size,
-            batch_size=params.batch_size,
+            image_size=size,
+            batch_size=batch_size,
             targets=split.targets,
             weights=split.weights,
             shuffle=shuffle,
@@ -400,16 +338,9 @@ def fit_on_images(
         keras_callbacks,
         epochs,
     )
-
-
-def split_outputs(
-    model: keras.Model, images: ImageSource, params: HyperParameters, splits: tuple[Split, Split]
-) -> tuple[Outputs, Outputs]:
-    """Outputs and embeddings (for the OOD score) on the training and validation splits."""
-    size, batch_size = params.image_size, params.batch_size
-    infer = make_inference_function(with_features(model), size)
-    train_split, validation_split = splits
+    infer = make_inference_function(with_features(model), size)  # embeddings for the OOD score
     return (
+        model,
         predict_in_batches(infer, images, train_split.indices, size, batch_size),
         predict_in_batches(infer, images, validation_split.indices, size, batch_size),
     )

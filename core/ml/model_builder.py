@@ -14,7 +14,7 @@ from keras import layers
 
 from core.errors import UserError
 from core.labels import LabelSchema
-from core.ml.backbones import SMALL_CNN_STEM_END, Backbone
+from core.ml.backbones import Backbone
 from core.ml.hyperparameters import AUGMENTATION
 
 
@@ -86,23 +86,6 @@ def build_model(
     features = _pooled_features(backbone, inputs, augment, seed)
     heads = build_heads(schema, features, dropout_rate=dropout_rate)
     return keras.Model(inputs, heads, name=schema.name)
-
-
-def split_at_stem(
-    model: keras.Model, backbone: Backbone, image_size: int
-) -> tuple[keras.Model, keras.Model]:
-    """A small_cnn model cut after its stem: pixels -> {"stem": outputs}, and those -> the heads.
-
-    Both share the model's layers (training the second trains the model); the first has no
-    augmentation and its BatchNorm layers run in inference mode when called for outputs.
-    """
-    cnn = backbone.model
-    cut = cnn.get_layer(SMALL_CNN_STEM_END).output
-    inputs = image_input(image_size)
-    stem = keras.Model(cnn.input, cut, name="stem")(backbone.preprocess(inputs))
-    hidden = model.get_layer("top_dropout")(cnn.output)
-    heads = {name: model.get_layer(name)(hidden) for name in model.output}
-    return keras.Model(inputs, {"stem": stem}), keras.Model(cut, heads, name=f"{model.name}_top")
 
 
 def build_feature_model(backbone: Backbone, image_size: int) -> keras.Model:

@@ -172,13 +172,7 @@ def train(
                 "no pretrained weights, so the whole network trains end to end instead."
             )
         model, train_outputs, validation_outputs = train_end_to_end(
-            schema,
-            backbone,
-            images,
-            params,
-            (train_split, validation_split),
-            keras_callbacks,
-            callbacks.log,
+            schema, backbone, images, params, (train_split, validation_split), keras_callbacks
         )
     validation_targets = raw_targets(schema, validation_labels)
     calibration = calibrate(schema, validation_outputs, validation_targets)

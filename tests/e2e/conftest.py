@@ -84,13 +84,14 @@ def shows(
 RUN_COUNTER_JS = """
 (() => {
   if (window.top !== window) return;
-  const runs = { finished: 0, values: 0, finishedAtLastValue: 0, sent: [] };
+  const runs = { finished: 0, values: 0, finishedAtLastValue: 0, lastValueAt: 0, sent: [] };
   window.__streamlitRuns = runs;
   window.addEventListener("message", event => {
     if (event.data && event.data.type === "streamlit:setComponentValue") {
       runs.values += 1;
       runs.sent.push(event.data.value);
       runs.finishedAtLastValue = runs.finished;
+      runs.lastValueAt = performance.now();
     }
   });
   const attribute = "data-test-script-state";
@@ -104,15 +105,19 @@ RUN_COUNTER_JS = """
 COOKIE_READ_BACK_JS = """
 name => window.__streamlitRuns.sent.some(v => v !== null && typeof v === "object" && name in v)
 """
+# Streamlit may fold a component value into a rerun that had already finished (or not rerun for
+# an unchanged value): at rest this long after the last value, no rerun is coming for it
+COALESCED_MS = 10_000
 IDLE_JS = """
 () => {
   const app = document.querySelector('[data-testid="stApp"]');
   const runs = window.__streamlitRuns;
   return app !== null && app.getAttribute("data-test-script-state") === "notRunning"
-    && (runs.values === 0 || runs.finished > runs.finishedAtLastValue)
+    && (runs.values === 0 || runs.finished > runs.finishedAtLastValue
+        || performance.now() - runs.lastValueAt > COALESCED_MS)
     && document.querySelectorAll('[data-stale="true"]').length === 0;
 }
-"""
+""".replace("COALESCED_MS", str(COALESCED_MS))
 
 
 def wait_until_idle(page: Page, *, timeout_ms: int = WAIT_MS) -> None:
