@@ -129,6 +129,17 @@ def temperatures(calibration: Mapping[str, Mapping[str, Any]] | None) -> dict[st
     }
 
 
+def calibration_errors(
+    calibration: Mapping[str, Mapping[str, Any]] | None,
+) -> dict[str, tuple[float, float]]:
+    """The expected calibration error before and after, per trait that had validation images."""
+    return {
+        name: (float(values["ece_before"]), float(values["ece_after"]))
+        for name, values in (calibration or {}).items()
+        if values.get("ece_before") is not None and values.get("ece_after") is not None
+    }
+
+
 def calibrate_outputs(
     schema: LabelSchema,
     outputs: Mapping[str, np.ndarray],

@@ -10,7 +10,7 @@ import keras
 
 from core.labels import LabelSchema
 from core.ml.backbones import load_backbone
-from core.ml.calibration import calibrate, calibrate_outputs, temperatures
+from core.ml.calibration import calibrate, calibrate_outputs, calibration_errors, temperatures
 from core.ml.data import ArrayImageSource, ImageSource, TrainingCancelled, predict_in_batches
 from core.ml.evaluation import summarize
 from core.ml.feature_cache import (
@@ -257,9 +257,8 @@ def _fit_unfamiliarity(
 def _calibration_sentence(calibration: Mapping[str, Any], ood: Mapping[str, Any]) -> str:
     """One log sentence: the calibration error before and after, and the OOD score kept."""
     errors = ", ".join(
-        f"{name} {values['ece_before']:.3f} -> {values['ece_after']:.3f}"
-        for name, values in calibration.items()
-        if values.get("ece_before") is not None
+        f"{name} {before:.3f} -> {after:.3f}"
+        for name, (before, after) in calibration_errors(calibration).items()
     )
     measured = ood.get("measured", {}).get(ood.get("method"), {})
     return (

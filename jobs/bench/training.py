@@ -21,6 +21,7 @@ from core.db.models import ModelRepository
 from core.db.mongo import connect, mongo_uri_for
 from core.db.training_images import TrainingImageRepository
 from core.db.training_runs import TrainingRunRepository
+from core.ml.calibration import calibration_errors
 from core.services.demo import add_demo_images
 from core.services.training import start_training_run
 from jobs.bench import Row
@@ -72,9 +73,8 @@ def train_once(
         }
         measured["model_id"] = run.model_id
         measured["calibration_ece"] = {
-            trait: [round(values["ece_before"], 3), round(values["ece_after"], 3)]
-            for trait, values in record.calibration.items()
-            if values.get("ece_before") is not None and values.get("ece_after") is not None
+            trait: [round(before, 3), round(after, 3)]
+            for trait, (before, after) in calibration_errors(record.calibration).items()
         }
     return measured
 

@@ -8,6 +8,7 @@ from core.labels import CAT_PHENOTYPE
 from core.ml.calibration import (
     apply_temperature,
     calibrate,
+    calibration_errors,
     expected_calibration_error,
     fit_temperature,
     temperatures,
@@ -98,3 +99,12 @@ def test_training_stores_temperatures_that_the_predictor_applies():
         expected = apply_temperature(colour, scaled["colour"])[0]
         assert list(after.probabilities["colour"].values()) == pytest.approx(expected, rel=1e-5)
         assert after.label == before.label  # temperatures never change the top answer
+
+
+def test_calibration_errors_leave_out_traits_without_validation_images():
+    stored = {
+        "colour": {"temperature": 1.4, "ece_before": 0.083, "ece_after": 0.016},
+        "is_tabby": {"temperature": 1.0, "ece_before": None, "ece_after": None},
+    }
+    assert calibration_errors(stored) == {"colour": (0.083, 0.016)}
+    assert calibration_errors(None) == {}
