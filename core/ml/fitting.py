@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -85,11 +86,19 @@ class WorstHeadStopping(keras.callbacks.Callback):
     rate is still high, validation accuracy jumps by 10-20 points between epochs (issue 14).
     """
 
-    def __init__(self, trait_names: Sequence[str], patience: int, settle_epochs: int = 0) -> None:
+    def __init__(
+        self,
+        trait_names: Sequence[str],
+        patience: int,
+        settle_epochs: int = 0,
+        *,
+        restore_best: bool = True,
+    ) -> None:
         super().__init__()
         self.trait_names = list(trait_names)
         self.patience = patience
         self.settle_epochs = settle_epochs
+        self.restore_best = restore_best
         self.best: tuple[float, float] | None = None
         self.best_epoch = 0
         self.best_weights: list[np.ndarray] | None = None
@@ -118,8 +127,40 @@ class WorstHeadStopping(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        if self.best_weights is not None:
+        if self.restore_best and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+class WeightAveraging(keras.callbacks.Callback):
+    """At the end of training, the mean of the weights after each of the last ``count`` epochs.
+
+    The low-rate end of a cosine schedule circles a minimum; the mean lies nearer its centre than
+    any one epoch (stochastic weight averaging). On 1,000 demo images the worst held-out trait
+    rose from 92.7% to 93.9% (seed 7) and 93.6% (seed 29) (issue 14).
+    """
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.recent: deque[list[np.ndarray]] = deque(maxlen=count)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.recent.append(self.model.get_weights())
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.recent:
+            self.model.set_weights([_mean(values) for values in zip(*self.recent, strict=True)])
+
+
+def _mean(values: Sequence[np.ndarray]) -> np.ndarray:
+    """The mean of float arrays; the last of others (counters, random seeds' states)."""
+    if np.issubdtype(values[0].dtype, np.floating):
+        return np.mean(values, axis=0).astype(values[0].dtype)
+    return values[-1]
+
+
+def averaged_epochs(epochs: int) -> int:
+    """How many of the last epochs of a cosine schedule WeightAveraging averages: 6 of 30."""
+    return max(1, epochs // 5)
 
 
 def compile_model(

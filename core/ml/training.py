@@ -24,7 +24,9 @@ from core.ml.fitting import (
     Outputs,
     Split,
     TrainingCallbacks,
+    WeightAveraging,
     WorstHeadStopping,
+    averaged_epochs,
     fine_tune,
     settle_epochs,
     train_end_to_end,
@@ -128,9 +130,19 @@ def train(
         validation_indices, *encode_targets(schema, validation_labels, weights=weights)
     )
     bridge = KerasBridge(callbacks, params.epochs)
-    # end to end, the cosine schedule's early epochs are too noisy to stop on
-    settle = 0 if backbone.is_pretrained else settle_epochs(params.epochs)
-    keras_callbacks = [bridge, WorstHeadStopping(schema.trait_names, params.patience, settle)]
+    if backbone.is_pretrained:
+        keras_callbacks = [bridge, WorstHeadStopping(schema.trait_names, params.patience)]
+    else:  # the cosine schedule's early epochs are too noisy to stop on; its last are averaged
+        keras_callbacks = [
+            bridge,
+            WorstHeadStopping(
+                schema.trait_names,
+                params.patience,
+                settle_epochs(params.epochs),
+                restore_best=False,
+            ),
+            WeightAveraging(averaged_epochs(params.epochs)),
+        ]
     what = "the heads on frozen " if backbone.is_pretrained else "end to end with "
     callbacks.log(
         f"Training {what}{backbone.name} on {len(train_indices)} images, validating on "

@@ -268,3 +268,44 @@ def test_each_trait_loss_counts_by_its_weight():
     model.fit(features, targets, sample_weight=weights, epochs=3, batch_size=8, verbose=0)
     assert np.array_equal(model.get_layer("colour").get_weights()[0], before["colour"])
     assert not np.allclose(model.get_layer("is_tabby").get_weights()[0], before["is_tabby"])
+
+
+def test_weight_averaging_keeps_the_mean_of_the_last_epochs():
+    from core.ml.fitting import WeightAveraging, averaged_epochs
+
+    model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)])
+    averaging = WeightAveraging(3)
+    averaging.set_model(model)
+    for epoch in range(6):
+        model.layers[0].kernel.assign([[float(epoch)]])  # the weights say which epoch they are
+        averaging.on_epoch_end(epoch)
+    averaging.on_train_end()
+    assert model.layers[0].kernel.numpy()[0, 0] == pytest.approx((3 + 4 + 5) / 3)
+    assert model.layers[0].kernel.dtype == "float32"
+    assert averaged_epochs(30) == 6 and averaged_epochs(3) == 1
+
+
+def test_early_stopping_can_leave_the_weights_to_the_averaging():
+    from core.ml.fitting import WorstHeadStopping
+
+    stopping = WorstHeadStopping(["colour", "is_cat"], patience=2, restore_best=False)
+    ran = run_stopping(stopping, [0.5, 0.9, 0.6, 0.6, 0.6])
+    assert ran == [1, 2, 3, 4, 4]  # stopped after epoch 4; the last epoch's weights remain
+
+
+def test_training_from_scratch_ends_with_the_averaged_weights(monkeypatch):
+    from core.ml import fitting
+
+    seen = []
+    original = fitting.WeightAveraging.on_train_end
+
+    def remember(self, logs=None):
+        original(self, logs)
+        seen.append([w.copy() for w in self.model.get_weights()])
+
+    monkeypatch.setattr(fitting.WeightAveraging, "on_train_end", remember)
+    images, labels = solid_colour_set()
+    result = train(CAT_PHENOTYPE, images, labels, small_params(epochs=10, patience=99))
+    [averaged] = seen  # of the last 2 epochs
+    for mine, theirs in zip(result.model.get_weights(), averaged, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
