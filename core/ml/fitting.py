@@ -118,7 +118,8 @@ class WorstHeadStopping(keras.callbacks.Callback):
             return
         if self.best is None or score > self.best:
             self.best, self.best_epoch, self.wait = score, epoch + 1, 0
-            self.best_weights = self.model.get_weights()
+            if self.restore_best:  # else nothing reads them: WeightAveraging sets the weights
+                self.best_weights = self.model.get_weights()
             return
         if epoch + 1 <= self.settle_epochs:
             return
@@ -127,7 +128,7 @@ class WorstHeadStopping(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        if self.restore_best and self.best_weights is not None:
+        if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
 
 
